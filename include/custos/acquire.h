@@ -1,0 +1,123 @@
+/*
+ * Acquisition: source -> reader -> {digests, writer}, with bad-sector
+ * isolation, an optional read-back verification, and the report files.
+ *
+ * One reader fills buffers from a bounded pool; each digest runs on its own
+ * thread and the writer on another, all reading the same buffers.  Memory is
+ * buffer_size * buffer_count whatever the size of the medium.
+ */
+#ifndef CUSTOS_ACQUIRE_H
+#define CUSTOS_ACQUIRE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "digest.h"
+#include "error.h"
+#include "ranges.h"
+#include "source.h"
+
+typedef enum custos_image_format {
+	CUSTOS_FORMAT_RAW = 0,
+} custos_image_format;
+
+typedef enum custos_acquire_result {
+	CUSTOS_RESULT_COMPLETE = 0,
+	CUSTOS_RESULT_COMPLETE_WITH_ERRORS = 1,
+	CUSTOS_RESULT_ABORTED = 2,
+} custos_acquire_result;
+
+typedef enum custos_verify_result {
+	CUSTOS_VERIFY_NOT_RUN = 0,
+	CUSTOS_VERIFY_MATCH = 1,
+	CUSTOS_VERIFY_MISMATCH = 2,
+	CUSTOS_VERIFY_FAILED = 3,   /* the image could not be read back */
+} custos_verify_result;
+
+/* Case metadata; copied by custos_acquire_run.  NULL fields are omitted. */
+typedef struct custos_case_info {
+	const char *case_number;
+	const char *evidence_number;
+	const char *examiner;
+	const char *description;
+	const char *notes;
+} custos_case_info;
+
+typedef enum custos_progress_phase {
+	CUSTOS_PHASE_ACQUIRE = 0,
+	CUSTOS_PHASE_VERIFY = 1,
+} custos_progress_phase;
+
+typedef struct custos_progress {
+	custos_progress_phase phase;
+	uint64_t bytes_done;
+	uint64_t bytes_total;      /* 0 when unknown */
+	uint64_t unreadable_sectors;
+	double elapsed_seconds;
+	int final;                 /* last call for this phase */
+} custos_progress;
+
+typedef void (*custos_progress_fn)(const custos_progress *progress, void *ctx);
+
+typedef struct custos_acquire_options {
+	int version;                 /* CUSTOS_ACQUIRE_OPTIONS_VERSION */
+	const char *output_base;     /* required: files are <base>.raw etc. */
+	custos_image_format format;
+	custos_digest_set digests;   /* default md5, sha1, sha256 */
+	uint64_t split_size;         /* bytes per segment; 0 for one file */
+	unsigned int retries;        /* re-reads of a failed block (default 2) */
+	uint32_t granularity;        /* bytes per isolation step; 0 = sector */
+	int require_readonly;        /* refuse a block device not read-only */
+	int verify;                  /* read the image back and compare */
+	size_t buffer_size;          /* 0: 1 MiB */
+	size_t buffer_count;         /* 0: 16 */
+	custos_case_info case_info;
+	const char *tool_name;       /* for the report, e.g. "custos-acquire" */
+	custos_progress_fn progress; /* may be NULL; called from the caller's thread */
+	void *progress_ctx;
+	const volatile sig_atomic_t *cancel; /* stop when it becomes non-zero */
+} custos_acquire_options;
+#define CUSTOS_ACQUIRE_OPTIONS_VERSION 1
+
+typedef struct custos_acquisition custos_acquisition;
+
+CUSTOS_EXTERN void custos_acquire_options_init(custos_acquire_options *opts);
+
+/*
+ * Run an acquisition and write the image and the report files
+ * (<base>.report.json, <base>.report.txt and, unless aborted, <base>.sha256).
+ *
+ * Returns CUSTOS_OK when the run completed (possibly with unreadable
+ * sectors: check custos_acquisition_result), CUSTOS_EMISMATCH when --verify
+ * found a difference, or the error that stopped it.  When the run started,
+ * *out is set even on failure, describing an aborted run whose report says
+ * so; when it could not start (bad options, outputs already exist, writable
+ * source with require_readonly), *out is NULL and nothing was written.
+ */
+CUSTOS_EXTERN custos_status custos_acquire_run(custos_acquisition **out,
+		custos_source *src, const custos_acquire_options *opts,
+		custos_error *err);
+
+CUSTOS_EXTERN custos_acquire_result custos_acquisition_result(
+		const custos_acquisition *a);
+CUSTOS_EXTERN const char *custos_acquire_result_name(custos_acquire_result r);
+CUSTOS_EXTERN custos_verify_result custos_acquisition_verify_result(
+		const custos_acquisition *a);
+CUSTOS_EXTERN uint64_t custos_acquisition_bytes(const custos_acquisition *a);
+/* Borrowed. */
+CUSTOS_EXTERN const custos_ranges *custos_acquisition_unreadable(
+		const custos_acquisition *a);
+/* Lowercase hex, or NULL if that digest was not computed. */
+CUSTOS_EXTERN const char *custos_acquisition_digest(
+		const custos_acquisition *a, custos_digest_alg alg);
+/* The report as JSON text; borrowed, NUL-terminated. */
+CUSTOS_EXTERN const char *custos_acquisition_report_json(
+		const custos_acquisition *a);
+/* Paths of the report files written; borrowed. */
+CUSTOS_EXTERN const char *custos_acquisition_report_path(
+		const custos_acquisition *a);
+CUSTOS_EXTERN void custos_acquisition_free(custos_acquisition *a);
+
+#endif

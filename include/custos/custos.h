@@ -1,0 +1,15 @@
+/* custos: digital evidence acquisition and chain of custody. */
+#ifndef CUSTOS_H
+#define CUSTOS_H
+
+#include "common.h"
+#include "error.h"
+#include "version.h"
+#include "digest.h"
+#include "ranges.h"
+#include "source.h"
+#include "raw.h"
+#include "report.h"
+#include "acquire.h"
+
+#endif

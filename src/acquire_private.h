@@ -1,0 +1,53 @@
+/* The acquisition record, shared by acquire.c (which fills it) and report.c. */
+#ifndef CUSTOS_ACQUIRE_PRIVATE_H
+#define CUSTOS_ACQUIRE_PRIVATE_H
+
+#include <time.h>
+
+#include "custos/acquire.h"
+#include "custos/raw.h"
+#include "util_private.h"
+
+typedef struct custos__file_record {
+	char *name;               /* relative to the report's folder */
+	uint64_t size_bytes;
+	char sha256[CUSTOS_DIGEST_HEX_MAX];
+} custos__file_record;
+
+struct custos_acquisition {
+	/* what was asked */
+	char *base;
+	char *tool_name;
+	custos_case_info case_info;  /* owned copies */
+	custos_image_format format;
+	custos_digest_set digests;
+	uint64_t split_size;
+	unsigned int retries;
+	uint32_t granularity;
+	int verify_requested;
+
+	/* what the source is (owned copies of the strings) */
+	custos_source_info source;
+
+	/* what happened */
+	custos_acquire_result result;
+	char *abort_reason;
+	uint64_t bytes;               /* bytes read, hashed and written */
+	custos_ranges *unreadable;
+	char digest[CUSTOS_DIGEST_COUNT][CUSTOS_DIGEST_HEX_MAX];
+	custos__file_record *files;
+	size_t file_count;
+	custos_verify_result verify;
+	char *verify_detail;
+	char verify_digest[CUSTOS_DIGEST_COUNT][CUSTOS_DIGEST_HEX_MAX];
+	time_t started_at, finished_at;
+	double duration_seconds;
+	char host[256];
+	char timezone[64];
+
+	/* outputs */
+	char *report_json_path, *report_txt_path, *sha256_path;
+	char *report_json;
+};
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * The fan-out pipeline: one producer fills buffers from a bounded ring, and
+ * every consumer (one digest each, the writer) sees every buffer, in order,
+ * on its own thread.  A slot is reused only when all consumers are done
+ * with it, so memory is buffer_size * buffer_count whatever the stream size.
+ */
+#ifndef CUSTOS_PIPELINE_PRIVATE_H
+#define CUSTOS_PIPELINE_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/error.h"
+
+#define CUSTOS__PIPELINE_MAX_CONSUMERS 8
+
+typedef struct custos__pipeline custos__pipeline;
+
+/* Called on the consumer's thread; returns CUSTOS_OK or fills err. */
+typedef custos_status (*custos__consume_fn)(void *ctx, const uint8_t *data,
+		size_t len, custos_error *err);
+
+custos_status custos__pipeline_new(custos__pipeline **out, size_t buffer_size,
+		size_t buffer_count, custos_error *err);
+/* Register before start. */
+custos_status custos__pipeline_add_consumer(custos__pipeline *p,
+		custos__consume_fn fn, void *ctx, custos_error *err);
+/* Starts one thread per consumer, with signals blocked in them. */
+custos_status custos__pipeline_start(custos__pipeline *p, custos_error *err);
+
+/*
+ * Producer side: get the next free buffer (waits while the ring is full),
+ * fill it, then publish how many bytes it holds.  next_buffer returns NULL
+ * when a consumer failed; custos__pipeline_finish then reports why.
+ */
+uint8_t *custos__pipeline_next_buffer(custos__pipeline *p);
+void custos__pipeline_publish(custos__pipeline *p, size_t len);
+size_t custos__pipeline_buffer_size(const custos__pipeline *p);
+/* Bytes every consumer has finished with. */
+uint64_t custos__pipeline_bytes_done(custos__pipeline *p);
+
+/*
+ * Signal the end of the stream (or, with abort set, stop early), wait for
+ * all consumers, and return the first consumer error, if any.
+ */
+custos_status custos__pipeline_finish(custos__pipeline *p, int abort,
+		custos_error *err);
+void custos__pipeline_free(custos__pipeline *p);
+
+#endif

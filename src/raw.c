@@ -1,0 +1,349 @@
+/*
+ * Raw images: one file or numbered segments.  Files are written as
+ * "<name>.part" and renamed only after fsync, so a final name always holds a
+ * complete file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "custos/raw.h"
+#include "error_private.h"
+#include "util_private.h"
+
+/* Segment numbers have three digits, like dc3dd and FTK: .001 to .999. */
+#define RAW_MAX_SEGMENTS 999
+
+typedef struct raw_file {
+	custos_output_file pub;
+	char *final_path;
+	char *part_path;
+} raw_file;
+
+struct custos_raw_writer {
+	char *base;
+	uint64_t split_size;
+	int hash_files;
+	raw_file *files;
+	size_t file_count, file_capacity;
+	int fd;                 /* open file, or -1 */
+	uint64_t in_file;       /* bytes in the open file */
+	uint64_t total;
+	custos_digest *sha256;  /* of the open file, when hash_files */
+	int committed;
+};
+
+static char *final_name(const custos_raw_writer *w, size_t index)
+{
+	if (w->split_size == 0)
+		return custos__aprintf("%s.raw", w->base);
+	return custos__aprintf("%s.%03zu", w->base, index + 1);
+}
+
+custos_status custos_raw_writer_open(custos_raw_writer **out, const char *base,
+		uint64_t split_size, int hash_files, custos_error *err)
+{
+	custos_raw_writer *w;
+	char *first;
+	custos_status st = CUSTOS_OK;
+
+	if (out == NULL || base == NULL || *base == '\0')
+		return custos__error_set(err, CUSTOS_EINVAL, "no output name");
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || (w->base = strdup(base)) == NULL) {
+		free(w);
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	}
+	w->split_size = split_size;
+	w->hash_files = hash_files;
+	w->fd = -1;
+	first = final_name(w, 0);
+	if (first == NULL)
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	else if (custos__path_exists(first))
+		st = custos__error_set(err, CUSTOS_EEXIST,
+			"%s already exists; refusing to overwrite it", first);
+	free(first);
+	if (st == CUSTOS_OK && hash_files)
+		st = custos_digest_new(&w->sha256, CUSTOS_DIGEST_SHA256, err);
+	if (st != CUSTOS_OK) {
+		custos_raw_writer_free(w);
+		return st;
+	}
+	*out = w;
+	return CUSTOS_OK;
+}
+
+static custos_status close_current(custos_raw_writer *w, custos_error *err)
+{
+	raw_file *f = &w->files[w->file_count - 1];
+	custos_status st = CUSTOS_OK;
+
+	if (w->fd < 0)
+		return CUSTOS_OK;
+	f->pub.size_bytes = w->in_file;
+	if (fsync(w->fd) != 0)
+		st = custos__error_errno(err, errno, "cannot sync %s",
+			f->part_path);
+	if (close(w->fd) != 0 && st == CUSTOS_OK)
+		st = custos__error_errno(err, errno, "cannot close %s",
+			f->part_path);
+	w->fd = -1;
+	if (st == CUSTOS_OK && w->sha256 != NULL) {
+		st = custos_digest_final_hex(w->sha256, f->pub.sha256,
+			sizeof(f->pub.sha256), err);
+		if (st == CUSTOS_OK)
+			st = custos_digest_reset(w->sha256, err);
+	}
+	return st;
+}
+
+static custos_status open_next(custos_raw_writer *w, custos_error *err)
+{
+	raw_file *f;
+
+	if (w->split_size != 0 && w->file_count >= RAW_MAX_SEGMENTS)
+		return custos__error_set(err, CUSTOS_ENOSPC,
+			"more than %d segments; use a larger --split",
+			RAW_MAX_SEGMENTS);
+	if (w->file_count == w->file_capacity) {
+		size_t cap = w->file_capacity == 0 ? 4 : w->file_capacity * 2;
+		raw_file *grown = realloc(w->files, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+		w->files = grown;
+		w->file_capacity = cap;
+	}
+	f = &w->files[w->file_count];
+	memset(f, 0, sizeof(*f));
+	f->final_path = final_name(w, w->file_count);
+	f->part_path = f->final_path == NULL ? NULL
+		: custos__aprintf("%s.part", f->final_path);
+	if (f->part_path == NULL) {
+		free(f->final_path);
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	}
+	f->pub.path = f->final_path;
+	f->pub.name = custos__basename(f->final_path);
+	w->file_count++;
+	if (custos__path_exists(f->final_path))
+		return custos__error_set(err, CUSTOS_EEXIST,
+			"%s already exists; refusing to overwrite it",
+			f->final_path);
+	/* A stale .part is by definition incomplete, so it may be replaced. */
+	w->fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		0644);
+	if (w->fd < 0)
+		return custos__error_errno(err, errno, "cannot create %s",
+			f->part_path);
+	w->in_file = 0;
+	return CUSTOS_OK;
+}
+
+custos_status custos_raw_writer_write(custos_raw_writer *w, const void *buf,
+		size_t len, custos_error *err)
+{
+	const unsigned char *p = buf;
+	custos_status st;
+
+	if (w == NULL || w->committed)
+		return custos__error_set(err, CUSTOS_EINVAL, "writer is closed");
+	if (w->file_count == 0) {
+		st = open_next(w, err);
+		if (st != CUSTOS_OK)
+			return st;
+	}
+	while (len > 0) {
+		size_t n = len;
+
+		if (w->split_size != 0) {
+			if (w->in_file == w->split_size) {
+				st = close_current(w, err);
+				if (st == CUSTOS_OK)
+					st = open_next(w, err);
+				if (st != CUSTOS_OK)
+					return st;
+			}
+			if (n > w->split_size - w->in_file)
+				n = (size_t)(w->split_size - w->in_file);
+		}
+		st = custos__write_all(w->fd, p, n,
+			w->files[w->file_count - 1].part_path, err);
+		if (st == CUSTOS_OK && w->sha256 != NULL)
+			st = custos_digest_update(w->sha256, p, n, err);
+		if (st != CUSTOS_OK)
+			return st;
+		w->in_file += n;
+		w->total += n;
+		w->files[w->file_count - 1].pub.size_bytes = w->in_file;
+		p += n;
+		len -= n;
+	}
+	return CUSTOS_OK;
+}
+
+custos_status custos_raw_writer_commit(custos_raw_writer *w, custos_error *err)
+{
+	custos_status st;
+
+	if (w == NULL || w->committed)
+		return custos__error_set(err, CUSTOS_EINVAL, "writer is closed");
+	if (w->file_count == 0) {
+		/* An empty medium still gets its (empty) image file. */
+		st = open_next(w, err);
+		if (st != CUSTOS_OK)
+			return st;
+	}
+	st = close_current(w, err);
+	if (st != CUSTOS_OK)
+		return st;
+	for (size_t i = 0; i < w->file_count; i++) {
+		raw_file *f = &w->files[i];
+
+		if (custos__path_exists(f->final_path))
+			return custos__error_set(err, CUSTOS_EEXIST,
+				"%s appeared while writing; not overwriting it",
+				f->final_path);
+		if (rename(f->part_path, f->final_path) != 0)
+			return custos__error_errno(err, errno,
+				"cannot rename %s", f->part_path);
+	}
+	st = custos__fsync_parent(w->files[0].final_path, err);
+	if (st == CUSTOS_OK)
+		w->committed = 1;
+	return st;
+}
+
+size_t custos_raw_writer_file_count(const custos_raw_writer *w)
+{
+	return w == NULL ? 0 : w->file_count;
+}
+
+const custos_output_file *custos_raw_writer_file(const custos_raw_writer *w,
+		size_t index)
+{
+	if (w == NULL || index >= w->file_count)
+		return NULL;
+	return &w->files[index].pub;
+}
+
+uint64_t custos_raw_writer_bytes(const custos_raw_writer *w)
+{
+	return w == NULL ? 0 : w->total;
+}
+
+void custos_raw_writer_free(custos_raw_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd >= 0) {
+		/* Not committed: leave the data under its .part name. */
+		if (w->file_count > 0)
+			w->files[w->file_count - 1].pub.size_bytes = w->in_file;
+		close(w->fd);
+	}
+	for (size_t i = 0; i < w->file_count; i++) {
+		free(w->files[i].final_path);
+		free(w->files[i].part_path);
+	}
+	free(w->files);
+	custos_digest_free(w->sha256);
+	free(w->base);
+	free(w);
+}
+
+/* --- reading a set of raw files as one source --- */
+
+typedef struct raw_reader {
+	int *fds;
+	uint64_t *starts;  /* offset of each file in the stream; one extra: total */
+	size_t count;
+} raw_reader;
+
+static ssize_t raw_read_at(void *ctx, void *buf, size_t len, uint64_t offset)
+{
+	raw_reader *r = ctx;
+	size_t i = 0;
+	ssize_t n;
+
+	if (offset >= r->starts[r->count])
+		return 0;
+	while (i + 1 < r->count && offset >= r->starts[i + 1])
+		i++;
+	if (len > r->starts[i + 1] - offset)
+		len = (size_t)(r->starts[i + 1] - offset);
+	n = pread(r->fds[i], buf, len, (off_t)(offset - r->starts[i]));
+	return n < 0 ? -errno : n;
+}
+
+static void raw_close(void *ctx)
+{
+	raw_reader *r = ctx;
+
+	for (size_t i = 0; i < r->count; i++)
+		if (r->fds[i] >= 0)
+			close(r->fds[i]);
+	free(r->fds);
+	free(r->starts);
+	free(r);
+}
+
+static const custos_source_ops raw_ops = {
+	.version = CUSTOS_SOURCE_OPS_VERSION,
+	.read_at = raw_read_at,
+	.close = raw_close,
+};
+
+custos_status custos_raw_open_source(custos_source **out,
+		const char *const *paths, size_t count, custos_error *err)
+{
+	raw_reader *r;
+	custos_status st;
+
+	if (out == NULL || paths == NULL || count == 0)
+		return custos__error_set(err, CUSTOS_EINVAL, "no image files");
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	r->fds = malloc(count * sizeof(*r->fds));
+	r->starts = calloc(count + 1, sizeof(*r->starts));
+	if (r->fds == NULL || r->starts == NULL) {
+		free(r->fds);
+		free(r->starts);
+		free(r);
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < count; i++)
+		r->fds[i] = -1;
+	r->count = count;
+	for (size_t i = 0; i < count; i++) {
+		struct stat sb;
+
+		r->fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (r->fds[i] < 0 || fstat(r->fds[i], &sb) != 0) {
+			st = custos__error_errno(err, errno, "cannot open %s",
+				paths[i]);
+			raw_close(r);
+			return st;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			raw_close(r);
+			return custos__error_set(err, CUSTOS_EINVAL,
+				"%s is not a regular file", paths[i]);
+		}
+		(void)posix_fadvise(r->fds[i], 0, 0, POSIX_FADV_SEQUENTIAL);
+		r->starts[i + 1] = r->starts[i] + (uint64_t)sb.st_size;
+	}
+	st = custos_source_open_ops(out, &raw_ops, r, paths[0],
+		r->starts[count], 512, err);
+	if (st != CUSTOS_OK)
+		raw_close(r);
+	return st;
+}

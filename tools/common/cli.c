@@ -1,0 +1,150 @@
+/* Helpers shared by the custos command-line tools. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_print_help(FILE *out, const char *usage, const char *summary,
+		const cli_option *options, size_t count, const char *epilogue)
+{
+	fprintf(out, "Usage: %s\n%s\n\nOptions:\n", usage, summary);
+	for (size_t i = 0; i < count; i++) {
+		const cli_option *o = &options[i];
+		char left[64];
+		int n;
+
+		if (o->opt.val < 256 && o->opt.val > ' ')
+			n = snprintf(left, sizeof(left), "-%c, --%s", o->opt.val,
+				o->opt.name);
+		else
+			n = snprintf(left, sizeof(left), "    --%s", o->opt.name);
+		if (o->arg_name != NULL && n > 0 && (size_t)n < sizeof(left))
+			snprintf(left + n, sizeof(left) - (size_t)n,
+				o->opt.has_arg == optional_argument ? "[=%s]"
+								    : " %s",
+				o->arg_name);
+		fprintf(out, "  %-28s %s\n", left, o->help);
+	}
+	if (epilogue != NULL)
+		fprintf(out, "\n%s", epilogue);
+}
+
+int cli_getopt_tables(const cli_option *options, size_t count,
+		struct option **longopts, char *shortopts, size_t shortcap)
+{
+	size_t s = 0;
+
+	*longopts = calloc(count + 1, sizeof(**longopts));
+	if (*longopts == NULL)
+		return -1;
+	if (shortcap > 0)
+		shortopts[s++] = ':'; /* report a missing argument as ':' */
+	for (size_t i = 0; i < count; i++) {
+		(*longopts)[i] = options[i].opt;
+		if (options[i].opt.val < 256 && options[i].opt.val > ' ') {
+			if (s + 3 >= shortcap)
+				return -1;
+			shortopts[s++] = (char)options[i].opt.val;
+			if (options[i].opt.has_arg == required_argument)
+				shortopts[s++] = ':';
+		}
+	}
+	shortopts[s] = '\0';
+	return 0;
+}
+
+void cli_print_version(const char *tool)
+{
+	printf("%s %s\n", tool, custos_version());
+	printf("libcustos %s\n", custos_version());
+	printf("libewf %s\n", custos_version_libewf());
+	printf("OpenSSL %s\n", custos_version_openssl());
+	printf("%s\n", custos_version_libarchive());
+	printf("jansson %s\n", custos_version_jansson());
+}
+
+int cli_parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (text == NULL || *text < '0' || *text > '9')
+		return 0;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+int cli_parse_size(const char *text, uint64_t *out)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (text == NULL || *text < '0' || *text > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0)
+		return 0;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1ull << 10; end++; break;
+	case 'm': case 'M': mult = 1ull << 20; end++; break;
+	case 'g': case 'G': mult = 1ull << 30; end++; break;
+	case 't': case 'T': mult = 1ull << 40; end++; break;
+	default: return 0;
+	}
+	/* Accept "1G", "1GiB" and "1GB" alike: all mean binary units here. */
+	if (mult > 1 && (*end == 'i' || *end == 'I'))
+		end++;
+	if (mult > 1 && (*end == 'b' || *end == 'B'))
+		end++;
+	if (*end != '\0' || v == 0 || v > UINT64_MAX / mult)
+		return 0;
+	*out = v * mult;
+	return 1;
+}
+
+void cli_fputs_safe(const char *s, FILE *out)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+void cli_error(const char *tool, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: ", tool);
+	cli_fputs_safe(msg, stderr);
+	fputc('\n', stderr);
+}
+
+int cli_exit_status(custos_status st)
+{
+	switch (st) {
+	case CUSTOS_OK:
+		return CLI_EXIT_OK;
+	case CUSTOS_EMISMATCH:
+		return CLI_EXIT_NOT_CLEAN;
+	case CUSTOS_EINVAL:
+		return CLI_EXIT_USAGE;
+	default:
+		return CLI_EXIT_FAILURE;
+	}
+}

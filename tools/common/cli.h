@@ -1,0 +1,51 @@
+/* Helpers shared by the custos command-line tools. */
+#ifndef CUSTOS_TOOLS_CLI_H
+#define CUSTOS_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "custos/custos.h"
+
+/* Exit statuses shared by every tool (see custos-acquire(1)). */
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_NOT_CLEAN = 1,  /* evidence not clean: check failed, bad sectors */
+	CLI_EXIT_USAGE = 2,
+	CLI_EXIT_FAILURE = 3,    /* I/O, missing file, no space, interrupted */
+};
+
+/* One option: the getopt entry plus its argument name and help text. */
+typedef struct cli_option {
+	struct option opt;
+	const char *arg_name;   /* NULL when it takes no argument */
+	const char *help;
+} cli_option;
+
+/* Print "usage" and the option table, generated from one table. */
+void cli_print_help(FILE *out, const char *usage, const char *summary,
+		const cli_option *options, size_t count, const char *epilogue);
+
+/* Build getopt_long's inputs from the table; caller frees *longopts. */
+int cli_getopt_tables(const cli_option *options, size_t count,
+		struct option **longopts, char *shortopts, size_t shortcap);
+
+void cli_print_version(const char *tool);
+
+/* Parse "4096", "640K", "2M", "1G", "1T" (binary units); 0 on failure. */
+int cli_parse_size(const char *text, uint64_t *out);
+/* Parse a non-negative integer up to max. */
+int cli_parse_uint(const char *text, unsigned long max, unsigned long *out);
+
+/* The one-line "tool: message" diagnostic on stderr, escaped. */
+void cli_error(const char *tool, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print untrusted text with control characters escaped as \xNN. */
+void cli_fputs_safe(const char *s, FILE *out);
+
+/* Map a library status to the tool's exit status. */
+int cli_exit_status(custos_status st);
+
+#endif

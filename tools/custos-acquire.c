@@ -1,0 +1,288 @@
+/*
+ * custos-acquire: image a block device, file or stdin into a raw image,
+ * with its hashes and an acquisition report.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "progress.h"
+
+#define TOOL "custos-acquire"
+
+enum {
+	OPT_SPLIT = 256, OPT_CASE, OPT_EVIDENCE, OPT_EXAMINER, OPT_DESCRIPTION,
+	OPT_NOTES, OPT_RETRIES, OPT_GRANULARITY, OPT_REQUIRE_RO, OPT_VERIFY,
+	OPT_PROGRESS, OPT_JSON,
+};
+
+static const cli_option options[] = {
+	{{"output", required_argument, NULL, 'o'}, "BASE",
+	 "write BASE.raw (or BASE.001...), BASE.report.json/.txt, BASE.sha256"},
+	{{"format", required_argument, NULL, 'f'}, "FORMAT",
+	 "image format: raw"},
+	{{"hash", required_argument, NULL, 'H'}, "LIST",
+	 "hashes: md5,sha1,sha256,sha512 (default md5,sha1,sha256)"},
+	{{"split", required_argument, NULL, OPT_SPLIT}, "SIZE",
+	 "split the image into SIZE segments (K, M, G, T suffixes)"},
+	{{"case", required_argument, NULL, OPT_CASE}, "TEXT", "case number"},
+	{{"evidence", required_argument, NULL, OPT_EVIDENCE}, "TEXT",
+	 "evidence number"},
+	{{"examiner", required_argument, NULL, OPT_EXAMINER}, "TEXT",
+	 "examiner name"},
+	{{"description", required_argument, NULL, OPT_DESCRIPTION}, "TEXT",
+	 "description of the evidence"},
+	{{"notes", required_argument, NULL, OPT_NOTES}, "TEXT", "notes"},
+	{{"retries", required_argument, NULL, OPT_RETRIES}, "N",
+	 "re-reads of a failing block before isolating sectors (default 2)"},
+	{{"granularity", required_argument, NULL, OPT_GRANULARITY}, "SIZE",
+	 "step when isolating bad sectors (default: one sector)"},
+	{{"require-readonly", no_argument, NULL, OPT_REQUIRE_RO}, NULL,
+	 "refuse a block device the kernel does not see as read-only"},
+	{{"verify", no_argument, NULL, OPT_VERIFY}, NULL,
+	 "read the written image back and compare its hashes"},
+	{{"progress", optional_argument, NULL, OPT_PROGRESS}, "MODE",
+	 "progress on stderr: auto, tty, json, none (default auto)"},
+	{{"quiet", no_argument, NULL, 'q'}, NULL,
+	 "no progress and no summary"},
+	{{"json", no_argument, NULL, OPT_JSON}, NULL,
+	 "print the JSON report on stdout"},
+	{{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
+	{{"version", no_argument, NULL, 'V'}, NULL, "show versions"},
+};
+#define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
+
+static const char epilogue[] =
+	"SOURCE is a block device, an image file, or - for stdin.\n"
+	"\n"
+	"Exit status: 0 complete; 1 complete but some sectors were unreadable\n"
+	"(zero-filled), or --verify found a difference; 2 usage error;\n"
+	"3 failure (I/O, missing source, existing output, interrupted).\n";
+
+static volatile sig_atomic_t cancel_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cancel_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked read returns EINTR and the run stops. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A file size limit must become a write error we can report. */
+	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void usage_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_error(TOOL, "%s", msg);
+	fprintf(stderr, "Try '%s --help'.\n", TOOL);
+}
+
+static void print_summary(const custos_acquisition *a, const char *base)
+{
+	const custos_ranges *bad = custos_acquisition_unreadable(a);
+
+	printf("result: %s\n", custos_acquire_result_name(
+		custos_acquisition_result(a)));
+	printf("bytes: %llu\n", (unsigned long long)custos_acquisition_bytes(a));
+	for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++) {
+		const char *hex = custos_acquisition_digest(a,
+			(custos_digest_alg)alg);
+
+		if (hex != NULL)
+			printf("%s: %s\n",
+				custos_digest_name((custos_digest_alg)alg), hex);
+	}
+	printf("unreadable sectors: %llu\n",
+		(unsigned long long)custos_ranges_total(bad));
+	switch (custos_acquisition_verify_result(a)) {
+	case CUSTOS_VERIFY_MATCH: printf("verify: match\n"); break;
+	case CUSTOS_VERIFY_MISMATCH: printf("verify: MISMATCH\n"); break;
+	case CUSTOS_VERIFY_FAILED: printf("verify: failed\n"); break;
+	case CUSTOS_VERIFY_NOT_RUN: break;
+	}
+	printf("report: ");
+	cli_fputs_safe(base, stdout);
+	printf(".report.json\n");
+}
+
+int main(int argc, char **argv)
+{
+	custos_acquire_options opts;
+	progress_state progress = {0};
+	custos_acquisition *acq = NULL;
+	custos_source *src = NULL;
+	custos_error err;
+	struct option *longopts = NULL;
+	char shortopts[64];
+	int quiet = 0, json = 0, progress_set = 0, c, rc;
+	custos_status st;
+
+	custos_acquire_options_init(&opts);
+	opts.tool_name = TOOL;
+	custos_error_clear(&err);
+	if (cli_getopt_tables(options, OPTION_COUNT, &longopts, shortopts,
+			sizeof(shortopts)) != 0) {
+		cli_error(TOOL, "out of memory");
+		return CLI_EXIT_FAILURE;
+	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		unsigned long n;
+		uint64_t size;
+
+		switch (c) {
+		case 'o': opts.output_base = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "raw") != 0) {
+				usage_error("unknown format '%s' (this version "
+					"writes: raw)", optarg);
+				goto usage;
+			}
+			opts.format = CUSTOS_FORMAT_RAW;
+			break;
+		case 'H':
+			if (custos_digest_parse_list(&opts.digests, optarg,
+					&err) != CUSTOS_OK) {
+				usage_error("%s", err.message);
+				goto usage;
+			}
+			break;
+		case OPT_SPLIT:
+			if (!cli_parse_size(optarg, &size)) {
+				usage_error("bad --split size '%s' (e.g. 2G)",
+					optarg);
+				goto usage;
+			}
+			opts.split_size = size;
+			break;
+		case OPT_CASE: opts.case_info.case_number = optarg; break;
+		case OPT_EVIDENCE: opts.case_info.evidence_number = optarg; break;
+		case OPT_EXAMINER: opts.case_info.examiner = optarg; break;
+		case OPT_DESCRIPTION: opts.case_info.description = optarg; break;
+		case OPT_NOTES: opts.case_info.notes = optarg; break;
+		case OPT_RETRIES:
+			if (!cli_parse_uint(optarg, 100, &n)) {
+				usage_error("bad --retries '%s' (0 to 100)", optarg);
+				goto usage;
+			}
+			opts.retries = (unsigned int)n;
+			break;
+		case OPT_GRANULARITY:
+			if (!cli_parse_size(optarg, &size) || size > (1u << 20)) {
+				usage_error("bad --granularity '%s' (a multiple "
+					"of the sector size, at most 1M)", optarg);
+				goto usage;
+			}
+			opts.granularity = (uint32_t)size;
+			break;
+		case OPT_REQUIRE_RO: opts.require_readonly = 1; break;
+		case OPT_VERIFY: opts.verify = 1; break;
+		case OPT_PROGRESS:
+			if (!progress_parse_mode(optarg, &progress.mode)) {
+				usage_error("bad --progress mode '%s' (auto, tty, "
+					"json, none)", optarg);
+				goto usage;
+			}
+			progress_set = 1;
+			break;
+		case 'q': quiet = 1; break;
+		case OPT_JSON: json = 1; break;
+		case 'h':
+			cli_print_help(stdout, TOOL " [OPTIONS] -o BASE SOURCE",
+				"Image a device, file or stdin into a raw image, "
+				"with hashes and a report.", options,
+				OPTION_COUNT, epilogue);
+			free(longopts);
+			return CLI_EXIT_OK;
+		case 'V':
+			cli_print_version(TOOL);
+			free(longopts);
+			return CLI_EXIT_OK;
+		case ':':
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+			goto usage;
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	free(longopts);
+	longopts = NULL;
+	if (optind != argc - 1) {
+		usage_error("%s", optind >= argc ? "no SOURCE given"
+						 : "more than one SOURCE given");
+		goto usage;
+	}
+	if (opts.output_base == NULL) {
+		usage_error("%s", "no output given (-o BASE)");
+		goto usage;
+	}
+	if (quiet)
+		progress.mode = PROGRESS_NONE;
+	else if (!progress_set)
+		progress.mode = progress_auto();
+	opts.progress = progress_show;
+	opts.progress_ctx = &progress;
+	opts.cancel = &cancel_requested;
+	install_signals();
+
+	st = custos_source_open(&src, argv[optind], &err);
+	if (st != CUSTOS_OK) {
+		cli_error(TOOL, "%s", err.message);
+		return CLI_EXIT_FAILURE;
+	}
+	st = custos_acquire_run(&acq, src, &opts, &err);
+	progress_end(&progress);
+	if (acq != NULL && json)
+		fputs(custos_acquisition_report_json(acq), stdout);
+	else if (acq != NULL && !quiet)
+		print_summary(acq, opts.output_base);
+
+	if (st != CUSTOS_OK && st != CUSTOS_EMISMATCH) {
+		cli_error(TOOL, "%s%s", err.message, acq != NULL
+			? " (acquisition aborted; see the report)" : "");
+		rc = st == CUSTOS_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+	} else if (st == CUSTOS_EMISMATCH) {
+		cli_error(TOOL, "%s", err.message);
+		rc = CLI_EXIT_NOT_CLEAN;
+	} else if (custos_acquisition_result(acq) ==
+		   CUSTOS_RESULT_COMPLETE_WITH_ERRORS) {
+		cli_error(TOOL, "%llu sectors could not be read and are "
+			"zero-filled; see the report",
+			(unsigned long long)custos_ranges_total(
+				custos_acquisition_unreadable(acq)));
+		rc = CLI_EXIT_NOT_CLEAN;
+	} else {
+		rc = CLI_EXIT_OK;
+	}
+	custos_acquisition_free(acq);
+	custos_source_free(src);
+	return rc;
+usage:
+	free(longopts);
+	return CLI_EXIT_USAGE;
+}
