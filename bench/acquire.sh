@@ -178,10 +178,28 @@ verdict() { # verdict VALUE OP TARGET
 }
 
 # ---------------------------------------------------------------- header
-first_line() { "$@" 2>&1 | sed -n '/./{p;q}'; }
 cpu_model=$(lscpu 2>/dev/null | awk -F: '/^Model name/ { sub(/^[ \t]+/, "", $2); print $2; exit }')
 mem_total=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 fs_type=$(df -PT "$OUT_DIR" | awk 'NR == 2 { print $2 " (" $1 ")" }')
+
+# Build type, when the binary sits in a meson build dir (<builddir>/tools/custos-acquire).
+build_type() {
+    local bdir json
+    bdir=$(cd "$(dirname "$CUSTOS_ACQUIRE")/.." 2>/dev/null && pwd -P) || return 0
+    json=$bdir/meson-info/intro-buildoptions.json
+    if [[ ! -r $json ]] || ! command -v python3 >/dev/null 2>&1; then echo "unknown"; return 0; fi
+    python3 - "$json" <<'PY' || echo "unknown"
+import json, sys
+o = {x["name"]: x["value"] for x in json.load(open(sys.argv[1]))}
+print("%s (optimization %s, b_ndebug %s, b_sanitize %s)" % (
+    o.get("buildtype"), o.get("optimization"), o.get("b_ndebug"), o.get("b_sanitize")))
+PY
+}
+read -r load1 _ </proc/loadavg
+
+if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
+    say "WARNING: 1-min load average is $load1; timings will be noisy (the design assumes an idle two-core machine)"
+fi
 
 cat <<EOF
 == custos-acquire benchmark (bench/acquire.sh) ==
@@ -192,7 +210,10 @@ nproc       $(nproc)
 memory      $mem_total
 kernel      $(uname -sr)
 output fs   $OUT_DIR on $fs_type
-custos      $(first_line "$CUSTOS_ACQUIRE" --version)  [$CUSTOS_ACQUIRE]
+loadavg     $load1 (1 min, at start)
+custos      $("$CUSTOS_ACQUIRE" --version 2>&1 | paste -sd ';' | sed 's/;/; /g')
+custos-bin  $CUSTOS_ACQUIRE
+build       $(build_type)
 dc3dd       $(dc3dd --version 2>&1 | sed -n 's/^dc3dd (dc3dd) /dc3dd /p;q')
 openssl     $(openssl version)
 EOF

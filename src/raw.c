@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 
 /* Segment numbers have three digits, like dc3dd and FTK: .001 to .999. */
 #define RAW_MAX_SEGMENTS 999
+/* Alignment that O_DIRECT needs on every file system we meet. */
+#define DIRECT_ALIGN 4096
 
 typedef struct raw_file {
 	custos_output_file pub;
@@ -31,6 +34,7 @@ struct custos_raw_writer {
 	raw_file *files;
 	size_t file_count, file_capacity;
 	int fd;                 /* open file, or -1 */
+	int direct;             /* fd has O_DIRECT set */
 	uint64_t in_file;       /* bytes in the open file */
 	uint64_t total;
 	custos_digest *sha256;  /* of the open file, when hash_files */
@@ -137,13 +141,36 @@ static custos_status open_next(custos_raw_writer *w, custos_error *err)
 			"%s already exists; refusing to overwrite it",
 			f->final_path);
 	/* A stale .part is by definition incomplete, so it may be replaced. */
-	w->fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		0644);
+	/*
+	 * O_DIRECT: the image goes to disk without a second copy in the page
+	 * cache, so the final fsync is short and a --verify read-back comes
+	 * from the disk rather than from memory.  Not every file system has it.
+	 */
+	w->fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		O_DIRECT, 0644);
+	w->direct = w->fd >= 0;
+	if (w->fd < 0 && errno == EINVAL)
+		w->fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC |
+			O_CLOEXEC, 0644);
 	if (w->fd < 0)
 		return custos__error_errno(err, errno, "cannot create %s",
 			f->part_path);
 	w->in_file = 0;
 	return CUSTOS_OK;
+}
+
+/* O_DIRECT needs aligned memory, length and offset; drop it otherwise. */
+static void direct_if_aligned(custos_raw_writer *w, const void *p, size_t n)
+{
+	int flags;
+
+	if (!w->direct)
+		return;
+	if (((uintptr_t)p | n | w->in_file) % DIRECT_ALIGN == 0)
+		return;
+	flags = fcntl(w->fd, F_GETFL);
+	if (flags >= 0 && fcntl(w->fd, F_SETFL, flags & ~O_DIRECT) == 0)
+		w->direct = 0;
 }
 
 custos_status custos_raw_writer_write(custos_raw_writer *w, const void *buf,
@@ -173,6 +200,7 @@ custos_status custos_raw_writer_write(custos_raw_writer *w, const void *buf,
 			if (n > w->split_size - w->in_file)
 				n = (size_t)(w->split_size - w->in_file);
 		}
+		direct_if_aligned(w, p, n);
 		st = custos__write_all(w->fd, p, n,
 			w->files[w->file_count - 1].part_path, err);
 		if (st == CUSTOS_OK && w->sha256 != NULL)

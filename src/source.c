@@ -56,7 +56,7 @@ const char *custos_source_kind_name(custos_source_kind kind)
 static char *clean_identity(const char *raw, size_t len)
 {
 	char *out;
-	size_t start = 0, end = len, o = 0;
+	size_t start = 0, end = len, n;
 
 	while (start < end && (raw[start] == ' ' || raw[start] == '\0' ||
 	       raw[start] == '\n' || raw[start] == '\t'))
@@ -66,17 +66,18 @@ static char *clean_identity(const char *raw, size_t len)
 		end--;
 	if (end == start)
 		return NULL;
-	if (end - start > IDENTITY_MAX)
-		end = start + IDENTITY_MAX;
-	out = malloc(end - start + 1);
+	n = end - start;
+	if (n > IDENTITY_MAX)
+		n = IDENTITY_MAX;
+	out = malloc(IDENTITY_MAX + 1);
 	if (out == NULL)
 		return NULL;
-	for (size_t i = start; i < end; i++) {
-		unsigned char c = (unsigned char)raw[i];
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)raw[start + i];
 
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
-	out[o] = '\0';
+	out[n] = '\0';
 	return out;
 }
 
