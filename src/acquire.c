@@ -599,7 +599,12 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	stop = custos__pipeline_start(r.pipeline, &stop_err);
 	if (stop == CUSTOS_OK)
 		stop = produce(&r, &stop_err);
-	st = custos__pipeline_finish(r.pipeline, stop != CUSTOS_OK,
+	/*
+	 * Even when the reader stopped early, let the consumers drain what was
+	 * already read (at most the buffer pool), so the partial image and the
+	 * byte count in the report agree.
+	 */
+	st = custos__pipeline_finish(r.pipeline, 0,
 		stop == CUSTOS_OK ? &stop_err : NULL);
 	if (stop == CUSTOS_OK)
 		stop = st;
