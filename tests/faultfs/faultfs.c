@@ -23,8 +23,12 @@
  * This is test tooling only: it never writes to FILE.
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
+#ifndef _FILE_OFFSET_BITS
 #define _FILE_OFFSET_BITS 64
+#endif
 #define FUSE_USE_VERSION 31
 
 #include <fuse.h>
