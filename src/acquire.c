@@ -366,6 +366,7 @@ static custos_status verify_image(run *r, custos_error *err)
 	uint64_t offset = 0;
 	int mismatch = 0;
 
+	r->t0 = custos__monotonic_seconds(); /* rates count from here */
 	if (paths == NULL || dir == NULL || owned == NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto done;
