@@ -70,14 +70,16 @@ static void report_progress(run *r, custos_progress_phase phase,
 /* --- consumers --- */
 
 static custos_status consume_digest(void *ctx, const uint8_t *data, size_t len,
-		custos_error *err)
+		uint64_t seq, custos_error *err)
 {
+	(void)seq;
 	return custos_digest_update(ctx, data, len, err);
 }
 
 static custos_status consume_writer(void *ctx, const uint8_t *data, size_t len,
-		custos_error *err)
+		uint64_t seq, custos_error *err)
 {
+	(void)seq;
 	return custos_raw_writer_write(ctx, data, len, err);
 }
 
@@ -204,6 +206,7 @@ static custos_status produce(run *r, custos_error *err)
 
 	for (;;) {
 		size_t want = bufsize, got = 0;
+		uint64_t seq;
 		uint8_t *buf;
 
 		if (info->size_known && offset >= info->size_bytes)
@@ -214,14 +217,14 @@ static custos_status produce(run *r, custos_error *err)
 				(unsigned long long)offset);
 		if (info->size_known && info->size_bytes - offset < want)
 			want = (size_t)(info->size_bytes - offset);
-		buf = custos__pipeline_next_buffer(r->pipeline);
+		buf = custos__pipeline_claim(r->pipeline, &seq);
 		if (buf == NULL)
 			return CUSTOS_OK; /* a consumer failed; finish() says why */
 		st = read_block(r, buf, want, offset, &got, err);
 		if (st != CUSTOS_OK)
 			return st;
 		if (got > 0)
-			custos__pipeline_publish(r->pipeline, got);
+			custos__pipeline_publish(r->pipeline, seq, got);
 		offset += got;
 		report_progress(r, CUSTOS_PHASE_ACQUIRE, offset,
 			info->size_known ? info->size_bytes : 0, 0);
@@ -394,7 +397,8 @@ static custos_status verify_image(run *r, custos_error *err)
 	if (st == CUSTOS_OK)
 		st = custos__pipeline_start(p, err);
 	while (st == CUSTOS_OK) {
-		uint8_t *buf = custos__pipeline_next_buffer(p);
+		uint64_t seq;
+		uint8_t *buf = custos__pipeline_claim(p, &seq);
 		size_t got = 0;
 
 		if (buf == NULL)
@@ -408,7 +412,7 @@ static custos_status verify_image(run *r, custos_error *err)
 			offset, &got, r->opts->cancel, err);
 		if (st != CUSTOS_OK || got == 0)
 			break;
-		custos__pipeline_publish(p, got);
+		custos__pipeline_publish(p, seq, got);
 		offset += got;
 		report_progress(r, CUSTOS_PHASE_VERIFY, offset, a->bytes, 0);
 	}

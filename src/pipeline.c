@@ -21,7 +21,9 @@ struct custos__pipeline {
 	size_t buffer_size, buffer_count;
 	uint8_t **buffers;
 	size_t *lengths;
-	uint64_t produced;  /* buffers published */
+	uint64_t *ready;    /* per slot: seq + 1 once published */
+	uint64_t claimed;   /* buffers handed to the producer */
+	uint64_t produced;  /* buffers published, in sequence */
 	uint64_t bytes_in_done; /* bytes in buffers all consumers finished */
 	int ended, aborted, failed;
 	consumer consumers[CUSTOS__PIPELINE_MAX_CONSUMERS];
@@ -46,7 +48,8 @@ custos_status custos__pipeline_new(custos__pipeline **out, size_t buffer_size,
 	p->buffer_count = buffer_count;
 	p->buffers = calloc(buffer_count, sizeof(*p->buffers));
 	p->lengths = calloc(buffer_count, sizeof(*p->lengths));
-	if (p->buffers == NULL || p->lengths == NULL)
+	p->ready = calloc(buffer_count, sizeof(*p->ready));
+	if (p->buffers == NULL || p->lengths == NULL || p->ready == NULL)
 		goto nomem;
 	for (size_t i = 0; i < buffer_count; i++) {
 		/* Page-aligned, so the same buffers suit O_DIRECT reads. */
@@ -67,6 +70,7 @@ nomem:
 			free(p->buffers[i]);
 	free(p->buffers);
 	free(p->lengths);
+	free(p->ready);
 	free(p);
 	return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 }
@@ -117,7 +121,7 @@ static void *consumer_main(void *arg)
 		len = p->lengths[slot];
 		pthread_mutex_unlock(&p->mutex);
 
-		st = c->fn(c->ctx, p->buffers[slot], len, &c->error);
+		st = c->fn(c->ctx, p->buffers[slot], len, c->consumed, &c->error);
 
 		pthread_mutex_lock(&p->mutex);
 		if (st != CUSTOS_OK) {
@@ -167,24 +171,32 @@ custos_status custos__pipeline_start(custos__pipeline *p, custos_error *err)
 	return st;
 }
 
-uint8_t *custos__pipeline_next_buffer(custos__pipeline *p)
+uint8_t *custos__pipeline_claim(custos__pipeline *p, uint64_t *seq)
 {
 	uint8_t *buf = NULL;
 
 	pthread_mutex_lock(&p->mutex);
-	while (!p->failed && p->produced - slowest_consumed(p) >= p->buffer_count)
+	while (!p->failed && p->claimed - slowest_consumed(p) >= p->buffer_count)
 		pthread_cond_wait(&p->have_space, &p->mutex);
-	if (!p->failed)
-		buf = p->buffers[p->produced % p->buffer_count];
+	if (!p->failed) {
+		*seq = p->claimed++;
+		buf = p->buffers[*seq % p->buffer_count];
+	}
 	pthread_mutex_unlock(&p->mutex);
 	return buf;
 }
 
-void custos__pipeline_publish(custos__pipeline *p, size_t len)
+void custos__pipeline_publish(custos__pipeline *p, uint64_t seq, size_t len)
 {
+	size_t slot = (size_t)(seq % p->buffer_count);
+
 	pthread_mutex_lock(&p->mutex);
-	p->lengths[p->produced % p->buffer_count] = len;
-	p->produced++;
+	p->lengths[slot] = len;
+	p->ready[slot] = seq + 1;
+	/* Consumers only ever see an unbroken sequence. */
+	while (p->produced < p->claimed &&
+	       p->ready[p->produced % p->buffer_count] == p->produced + 1)
+		p->produced++;
 	pthread_cond_broadcast(&p->have_data);
 	pthread_mutex_unlock(&p->mutex);
 }
@@ -192,6 +204,11 @@ void custos__pipeline_publish(custos__pipeline *p, size_t len)
 size_t custos__pipeline_buffer_size(const custos__pipeline *p)
 {
 	return p->buffer_size;
+}
+
+size_t custos__pipeline_buffer_count(const custos__pipeline *p)
+{
+	return p->buffer_count;
 }
 
 uint64_t custos__pipeline_bytes_done(custos__pipeline *p)
@@ -239,6 +256,7 @@ void custos__pipeline_free(custos__pipeline *p)
 		free(p->buffers[i]);
 	free(p->buffers);
 	free(p->lengths);
+	free(p->ready);
 	pthread_mutex_destroy(&p->mutex);
 	pthread_cond_destroy(&p->have_data);
 	pthread_cond_destroy(&p->have_space);

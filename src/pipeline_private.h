@@ -16,9 +16,12 @@
 
 typedef struct custos__pipeline custos__pipeline;
 
-/* Called on the consumer's thread; returns CUSTOS_OK or fills err. */
+/*
+ * Called on the consumer's thread for every buffer, in order; seq counts
+ * buffers from 0.  Returns CUSTOS_OK or fills err.
+ */
 typedef custos_status (*custos__consume_fn)(void *ctx, const uint8_t *data,
-		size_t len, custos_error *err);
+		size_t len, uint64_t seq, custos_error *err);
 
 custos_status custos__pipeline_new(custos__pipeline **out, size_t buffer_size,
 		size_t buffer_count, custos_error *err);
@@ -29,13 +32,17 @@ custos_status custos__pipeline_add_consumer(custos__pipeline *p,
 custos_status custos__pipeline_start(custos__pipeline *p, custos_error *err);
 
 /*
- * Producer side: get the next free buffer (waits while the ring is full),
- * fill it, then publish how many bytes it holds.  next_buffer returns NULL
- * when a consumer failed; custos__pipeline_finish then reports why.
+ * Producer side: claim the next free buffer (waits while the ring is full)
+ * and learn its sequence number, fill it, then publish how many bytes it
+ * holds.  Several buffers may be claimed before they are published, and
+ * published from any thread in any order; consumers see them in sequence.
+ * claim returns NULL when a consumer failed; custos__pipeline_finish then
+ * reports why.
  */
-uint8_t *custos__pipeline_next_buffer(custos__pipeline *p);
-void custos__pipeline_publish(custos__pipeline *p, size_t len);
+uint8_t *custos__pipeline_claim(custos__pipeline *p, uint64_t *seq);
+void custos__pipeline_publish(custos__pipeline *p, uint64_t seq, size_t len);
 size_t custos__pipeline_buffer_size(const custos__pipeline *p);
+size_t custos__pipeline_buffer_count(const custos__pipeline *p);
 /* Bytes every consumer has finished with. */
 uint64_t custos__pipeline_bytes_done(custos__pipeline *p);
 
