@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/hdreg.h>
 #include <stdio.h>
@@ -124,6 +125,34 @@ static char *sysfs_vpd_serial(const char *devdir)
 	return clean_identity((const char *)buf + 4, len);
 }
 
+/*
+ * A loop device's backing file: a path, kept byte for byte (only the
+ * newline goes), since it may be long and need not be ASCII.
+ */
+static char *sysfs_read_path(const char *dir, const char *attr)
+{
+	char path[512], *buf;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, attr) >= (int)sizeof(path))
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	buf = malloc(PATH_MAX + 1);
+	n = buf == NULL ? -1 : read(fd, buf, PATH_MAX);
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
 static void set_if_empty(char **slot, char *value)
 {
 	if (*slot == NULL)
@@ -161,7 +190,7 @@ static void identity_from_sysfs(custos_source *s, dev_t rdev)
 		if (realpath(devdir, real) != NULL && strlen(real) < sizeof(dir))
 			snprintf(dir, sizeof(dir), "%s", real);
 	}
-	s->backing = sysfs_read(dir, "loop/backing_file");
+	s->backing = sysfs_read_path(dir, "loop/backing_file");
 	snprintf(devdir, sizeof(devdir), "%s/device", dir);
 	s->vendor = sysfs_read(devdir, "vendor");
 	s->model = sysfs_read(devdir, "model");
