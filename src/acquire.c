@@ -13,6 +13,7 @@
 #include "acquire_private.h"
 #include "custos/report.h"
 #include "error_private.h"
+#include "ewf_private.h"
 #include "pipeline_private.h"
 
 #define DEFAULT_BUFFER_SIZE (1024 * 1024)
@@ -23,7 +24,8 @@ void custos_acquire_options_init(custos_acquire_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->version = CUSTOS_ACQUIRE_OPTIONS_VERSION;
-	opts->format = CUSTOS_FORMAT_RAW;
+	opts->format = CUSTOS_FORMAT_E01;
+	opts->compression = CUSTOS_COMPRESSION_FAST;
 	opts->digests = CUSTOS_DIGEST_SET_DEFAULT;
 	opts->retries = 2;
 	opts->tool_name = "libcustos";
@@ -36,7 +38,8 @@ typedef struct run {
 	custos_source *src;
 	custos__pipeline *pipeline;
 	custos_digest *digests[CUSTOS_DIGEST_COUNT];
-	custos_raw_writer *writer;
+	custos_raw_writer *writer;       /* raw output */
+	custos__ewf_writer *ewf;         /* or E01 output */
 	uint32_t sector;
 	double t0, last_progress;
 	uint8_t *unit;    /* scratch for bad-sector isolation */
@@ -268,20 +271,33 @@ static custos_status copy_case(custos_acquisition *a,
 	return CUSTOS_OK;
 }
 
+static size_t output_file_count(run *r)
+{
+	return r->ewf != NULL ? custos__ewf_writer_file_count(r->ewf)
+			      : custos_raw_writer_file_count(r->writer);
+}
+
+static const custos_output_file *output_file(run *r, size_t i)
+{
+	return r->ewf != NULL ? custos__ewf_writer_file(r->ewf, i)
+			      : custos_raw_writer_file(r->writer, i);
+}
+
 static custos_status record_files(run *r, int committed, custos_error *err)
 {
 	custos_acquisition *a = r->a;
-	size_t n = custos_raw_writer_file_count(r->writer);
+	size_t n = output_file_count(r);
 
 	a->files = calloc(n == 0 ? 1 : n, sizeof(*a->files));
 	if (a->files == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const custos_output_file *f = custos_raw_writer_file(r->writer, i);
+		const custos_output_file *f = output_file(r, i);
 		custos__file_record *rec = &a->files[i];
 
-		rec->name = committed ? strdup(f->name)
-				      : custos__aprintf("%s.part", f->name);
+		/* Raw files in progress keep their name with ".part" added. */
+		rec->name = committed || r->ewf != NULL ? strdup(f->name)
+			: custos__aprintf("%s.part", f->name);
 		if (rec->name == NULL)
 			return custos__error_set(err, CUSTOS_ENOMEM,
 				"out of memory");
@@ -291,7 +307,7 @@ static custos_status record_files(run *r, int committed, custos_error *err)
 			continue;
 		if (f->sha256[0] != '\0')
 			memcpy(rec->sha256, f->sha256, sizeof(rec->sha256));
-		else /* one file: its bytes are the media bytes */
+		else /* one raw file: its bytes are the media bytes */
 			memcpy(rec->sha256, a->digest[CUSTOS_DIGEST_SHA256],
 				sizeof(rec->sha256));
 	}
@@ -471,9 +487,11 @@ static custos_status validate(const custos_acquire_options *o,
 			"options version %d not supported", o->version);
 	if (o->output_base == NULL || *o->output_base == '\0')
 		return custos__error_set(err, CUSTOS_EINVAL, "no output name");
-	if (o->format != CUSTOS_FORMAT_RAW)
-		return custos__error_set(err, CUSTOS_EUNSUPPORTED,
-			"only the raw format is available");
+	if (o->format != CUSTOS_FORMAT_RAW && o->format != CUSTOS_FORMAT_E01)
+		return custos__error_set(err, CUSTOS_EINVAL, "unknown format");
+	if (o->compression > CUSTOS_COMPRESSION_BEST)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"unknown compression");
 	if (o->digests == 0 || o->digests >= (1u << CUSTOS_DIGEST_COUNT))
 		return custos__error_set(err, CUSTOS_EINVAL, "no valid hash chosen");
 	if (o->retries > 100)
@@ -503,12 +521,43 @@ static custos_status validate(const custos_acquire_options *o,
 	return CUSTOS_OK;
 }
 
+static unsigned int cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (unsigned int)n;
+}
+
+static custos_status open_e01(run *r, custos_error *err)
+{
+	const custos_acquire_options *o = r->opts;
+	const custos_source_info *info = &r->a->source;
+	uint32_t bps = info->logical_sector_size;
+	custos__ewf_writer_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.output_base = o->output_base;
+	cfg.compression = o->compression;
+	cfg.segment_size = o->split_size;
+	cfg.bytes_per_sector = bps;
+	/* A medium that ends inside a sector is padded to a whole one. */
+	cfg.media_size = info->size_known
+		? (info->size_bytes + bps - 1) / bps * bps : 0;
+	cfg.physical_device = info->kind == CUSTOS_SOURCE_BLOCK;
+	cfg.case_info = &o->case_info;
+	cfg.model = info->model;
+	cfg.serial = info->serial;
+	cfg.workers = o->workers ? o->workers : cores();
+	return custos__ewf_writer_open(&r->ewf, &cfg, err);
+}
+
 static custos_status setup(run *r, custos_error *err)
 {
 	const custos_acquire_options *o = r->opts;
 	custos_acquisition *a = r->a;
 	size_t bufsize = o->buffer_size ? o->buffer_size : DEFAULT_BUFFER_SIZE;
 	size_t count = o->buffer_count ? o->buffer_count : DEFAULT_BUFFER_COUNT;
+	int e01 = o->format == CUSTOS_FORMAT_E01;
 	int need_file_hash;
 	custos_status st;
 
@@ -516,7 +565,9 @@ static custos_status setup(run *r, custos_error *err)
 	need_file_hash = o->split_size != 0 ||
 		!(o->digests & CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA256));
 	st = check_outputs_free(a, err);
-	if (st == CUSTOS_OK)
+	if (st == CUSTOS_OK && e01)
+		st = open_e01(r, err);
+	else if (st == CUSTOS_OK)
 		st = custos_raw_writer_open(&r->writer, o->output_base,
 			o->split_size, need_file_hash, err);
 	if (st == CUSTOS_OK && posix_memalign((void **)&r->unit, 4096,
@@ -525,7 +576,7 @@ static custos_status setup(run *r, custos_error *err)
 	if (st == CUSTOS_OK)
 		st = custos__pipeline_new(&r->pipeline, bufsize, count, err);
 	for (int alg = 0; st == CUSTOS_OK && alg < CUSTOS_DIGEST_COUNT; alg++) {
-		if (!(o->digests & CUSTOS_DIGEST_BIT(alg)))
+		if (!(a->digests & CUSTOS_DIGEST_BIT(alg)))
 			continue;
 		st = custos_digest_new(&r->digests[alg], (custos_digest_alg)alg,
 			err);
@@ -533,9 +584,57 @@ static custos_status setup(run *r, custos_error *err)
 			st = custos__pipeline_add_consumer(r->pipeline,
 				consume_digest, r->digests[alg], err);
 	}
-	if (st == CUSTOS_OK)
+	if (st == CUSTOS_OK && e01)
+		st = custos__ewf_writer_attach(r->ewf, r->pipeline, err);
+	else if (st == CUSTOS_OK)
 		st = custos__pipeline_add_consumer(r->pipeline, consume_writer,
 			r->writer, err);
+	return st;
+}
+
+/*
+ * The E01 holds the media padded to a whole sector: hash the padding on
+ * copies of the digests (before they are finished), so that both values
+ * can be reported.
+ */
+static custos_status pad_digests(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	uint64_t pad = custos__ewf_writer_padding(r->ewf);
+	static const uint8_t zeros[65536];
+	custos_status st = CUSTOS_OK;
+
+	a->padding_bytes = pad;
+	for (int alg = 0; pad > 0 && alg < CUSTOS_DIGEST_COUNT; alg++) {
+		custos_digest *copy = NULL;
+
+		if (r->digests[alg] == NULL)
+			continue;
+		st = custos_digest_dup(&copy, r->digests[alg], err);
+		if (st == CUSTOS_OK)
+			st = custos_digest_update(copy, zeros, (size_t)pad, err);
+		if (st == CUSTOS_OK)
+			st = custos_digest_final_hex(copy, a->stored_digest[alg],
+				sizeof(a->stored_digest[alg]), err);
+		custos_digest_free(copy);
+		if (st != CUSTOS_OK)
+			return st;
+	}
+	return CUSTOS_OK;
+}
+
+static custos_status finish_e01(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	custos_status st;
+
+	if (a->padding_bytes == 0)
+		memcpy(a->stored_digest, a->digest, sizeof(a->stored_digest));
+	st = custos__ewf_writer_finish(r->ewf,
+		a->stored_digest[CUSTOS_DIGEST_MD5],
+		a->stored_digest[CUSTOS_DIGEST_SHA1], a->unreadable, err);
+	if (st == CUSTOS_OK)
+		st = custos__ewf_writer_commit(r->ewf, err);
 	return st;
 }
 
@@ -549,7 +648,12 @@ static custos_acquisition *acquisition_new(const custos_acquire_options *o,
 	a->base = strdup(o->output_base);
 	a->tool_name = custos__strdup(o->tool_name ? o->tool_name : "libcustos");
 	a->format = o->format;
+	a->compression = o->compression;
 	a->digests = o->digests;
+	/* EnCase 6 stores MD5 and SHA-1, so an E01 always gets both. */
+	if (o->format == CUSTOS_FORMAT_E01)
+		a->digests |= CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_MD5) |
+			CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA1);
 	a->split_size = o->split_size;
 	a->retries = o->retries;
 	a->granularity = o->granularity ? o->granularity
@@ -616,12 +720,16 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	r.a->bytes = custos__pipeline_bytes_done(r.pipeline);
 	report_progress(&r, CUSTOS_PHASE_ACQUIRE, r.a->bytes,
 		info->size_known ? info->size_bytes : 0, 1);
+	if (stop == CUSTOS_OK && r.ewf != NULL)
+		stop = pad_digests(&r, &stop_err);
 	for (int alg = 0; stop == CUSTOS_OK && alg < CUSTOS_DIGEST_COUNT; alg++)
 		if (r.digests[alg] != NULL)
 			stop = custos_digest_final_hex(r.digests[alg],
 				r.a->digest[alg], sizeof(r.a->digest[alg]),
 				&stop_err);
-	if (stop == CUSTOS_OK)
+	if (stop == CUSTOS_OK && r.ewf != NULL)
+		stop = finish_e01(&r, &stop_err);
+	else if (stop == CUSTOS_OK)
 		stop = custos_raw_writer_commit(r.writer, &stop_err);
 
 	if (stop != CUSTOS_OK) {
@@ -654,6 +762,7 @@ cleanup:
 		custos_digest_free(r.digests[alg]);
 	custos__pipeline_free(r.pipeline);
 	custos_raw_writer_free(r.writer);
+	custos__ewf_writer_free(r.ewf);
 	free(r.unit);
 	custos_acquisition_free(r.a);
 	return st;

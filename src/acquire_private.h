@@ -20,6 +20,7 @@ struct custos_acquisition {
 	char *tool_name;
 	custos_case_info case_info;  /* owned copies */
 	custos_image_format format;
+	custos_compression compression;
 	custos_digest_set digests;
 	uint64_t split_size;
 	unsigned int retries;
@@ -35,6 +36,10 @@ struct custos_acquisition {
 	uint64_t bytes;               /* bytes read, hashed and written */
 	custos_ranges *unreadable;
 	char digest[CUSTOS_DIGEST_COUNT][CUSTOS_DIGEST_HEX_MAX];
+	/* E01: zero bytes added to end on a sector, and the hashes of the
+	 * media as stored (equal to digest when there is no padding) */
+	uint64_t padding_bytes;
+	char stored_digest[CUSTOS_DIGEST_COUNT][CUSTOS_DIGEST_HEX_MAX];
 	custos__file_record *files;
 	size_t file_count;
 	custos_verify_result verify;

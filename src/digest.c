@@ -197,6 +197,22 @@ custos_status custos_digest_final_hex(custos_digest *d, char *hex,
 	return CUSTOS_OK;
 }
 
+custos_status custos_digest_dup(custos_digest **out, const custos_digest *d,
+		custos_error *err)
+{
+	custos_status st;
+
+	if (out == NULL || d == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL, "no digest");
+	st = custos_digest_new(out, d->alg, err);
+	if (st == CUSTOS_OK && EVP_MD_CTX_copy_ex((*out)->ctx, d->ctx) != 1) {
+		custos_digest_free(*out);
+		*out = NULL;
+		return custos__error_openssl(err, "EVP_MD_CTX_copy_ex");
+	}
+	return st;
+}
+
 custos_digest_alg custos_digest_alg_of(const custos_digest *d)
 {
 	return d->alg;

@@ -211,6 +211,16 @@ size_t custos__pipeline_buffer_count(const custos__pipeline *p)
 	return p->buffer_count;
 }
 
+int custos__pipeline_failed(custos__pipeline *p)
+{
+	int failed;
+
+	pthread_mutex_lock(&p->mutex);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mutex);
+	return failed;
+}
+
 uint64_t custos__pipeline_bytes_done(custos__pipeline *p)
 {
 	uint64_t done;

@@ -78,7 +78,49 @@ static const char *verify_name(custos_verify_result v)
 	return "unknown";
 }
 
+static const char *compression_name(const custos_acquisition *a)
+{
+	if (a->format != CUSTOS_FORMAT_E01)
+		return "none";
+	switch (a->compression) {
+	case CUSTOS_COMPRESSION_NONE: return "none";
+	case CUSTOS_COMPRESSION_FAST: return "fast";
+	case CUSTOS_COMPRESSION_BEST: return "best";
+	}
+	return "unknown";
+}
+
+/* E01 only: what the image stores beyond the media bytes. */
+static void add_e01_facts(json_t *root, const custos_acquisition *a)
+{
+	json_t *image = json_object_get(root, "image");
+
+	if (image == NULL || a->format != CUSTOS_FORMAT_E01)
+		return;
+	json_object_set_new(image, "ewf_format", json_string("encase6"));
+	json_object_set_new(image, "chunk_size_bytes", json_integer(
+		(json_int_t)a->source.logical_sector_size * 64));
+	json_object_set_new(image, "padding_bytes",
+		jsize(a->padding_bytes));
+	/* The MD5 and SHA-1 inside the E01 cover the padded media. */
+	json_object_set_new(image, "stored_hashes",
+		hashes_json(a->stored_digest,
+			CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_MD5) |
+			CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA1)));
+}
+
+static json_t *build_all(const custos_acquisition *a);
+
 static json_t *build(const custos_acquisition *a)
+{
+	json_t *root = build_all(a);
+
+	if (root != NULL)
+		add_e01_facts(root, a);
+	return root;
+}
+
+static json_t *build_all(const custos_acquisition *a)
 {
 	const custos_source_info *s = &a->source;
 	char started[CUSTOS__RFC3339_MAX], finished[CUSTOS__RFC3339_MAX];
@@ -145,8 +187,8 @@ static json_t *build(const custos_acquisition *a)
 		  "backing_file", jtext(s->backing_file),
 		  "identity_from", jtext(s->identity_from),
 		"image",
-		  "format", "raw",
-		  "compression", "none",
+		  "format", a->format == CUSTOS_FORMAT_E01 ? "e01" : "raw",
+		  "compression", compression_name(a),
 		  "split_size_bytes", a->split_size ? jsize(a->split_size)
 			: json_null(),
 		  "files", files,
@@ -344,7 +386,17 @@ custos_status custos_report_to_text(char **out, const custos_acquisition *a,
 	if (s->identity_from) field(&t, "Identity read from:", s->identity_from);
 
 	add(&t, "\nImage\n");
-	field(&t, "Format:", "raw (uncompressed)");
+	if (a->format == CUSTOS_FORMAT_E01) {
+		add(&t, "  %-22s E01 (EnCase 6), compression %s\n", "Format:",
+			compression_name(a));
+		if (a->padding_bytes > 0)
+			add(&t, "  %-22s %" PRIu64 " zero bytes added to end on "
+				"a whole sector;\n  %-22s the MD5 and SHA-1 stored "
+				"in the E01 cover them\n", "Padding:",
+				a->padding_bytes, "");
+	} else {
+		field(&t, "Format:", "raw (uncompressed)");
+	}
 	human_size(size, sizeof(size), a->bytes);
 	field(&t, "Bytes acquired:", size);
 	for (size_t i = 0; i < a->file_count; i++) {
@@ -363,6 +415,14 @@ custos_status custos_report_to_text(char **out, const custos_acquisition *a,
 				a->digest[alg]);
 	if (a->result == CUSTOS_RESULT_ABORTED)
 		add(&t, "  (none: the run was aborted)\n");
+	if (a->format == CUSTOS_FORMAT_E01 && a->padding_bytes > 0 &&
+	    a->result != CUSTOS_RESULT_ABORTED) {
+		add(&t, "\nHashes stored in the E01 (media with padding)\n");
+		add(&t, "  %-22s %s\n", "md5",
+			a->stored_digest[CUSTOS_DIGEST_MD5]);
+		add(&t, "  %-22s %s\n", "sha1",
+			a->stored_digest[CUSTOS_DIGEST_SHA1]);
+	}
 
 	add(&t, "\nUnreadable sectors: %" PRIu64 "\n",
 		custos_ranges_total(a->unreadable));

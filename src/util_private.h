@@ -30,6 +30,10 @@ const char *custos__basename(const char *path);
 /* Write data to <path>.part, fsync, rename to path, fsync the folder. */
 custos_status custos__write_file_atomic(const char *path, const void *data,
 		size_t len, custos_error *err);
+/* The same, with the file created with the given mode (0600 for keys). */
+custos_status custos__write_file_atomic_mode(const char *path,
+		const void *data, size_t len, unsigned int mode,
+		custos_error *err);
 /* fsync the folder holding path, so a rename in it is durable. */
 custos_status custos__fsync_parent(const char *path, custos_error *err);
 /* write() all of len bytes, retrying on EINTR and short writes. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "progress.h"
@@ -16,18 +17,22 @@
 enum {
 	OPT_SPLIT = 256, OPT_CASE, OPT_EVIDENCE, OPT_EXAMINER, OPT_DESCRIPTION,
 	OPT_NOTES, OPT_RETRIES, OPT_GRANULARITY, OPT_REQUIRE_RO, OPT_VERIFY,
-	OPT_PROGRESS, OPT_JSON,
+	OPT_PROGRESS, OPT_JSON, OPT_WORKERS,
 };
 
 static const cli_option options[] = {
 	{{"output", required_argument, NULL, 'o'}, "BASE",
-	 "write BASE.raw (or BASE.001...), BASE.report.json/.txt, BASE.sha256"},
+	 "write BASE.E01 (or BASE.raw), BASE.report.json/.txt, BASE.sha256"},
 	{{"format", required_argument, NULL, 'f'}, "FORMAT",
-	 "image format: raw"},
+	 "image format: e01 (default) or raw"},
+	{{"compression", required_argument, NULL, 'c'}, "LEVEL",
+	 "E01 compression: none, fast (default), best"},
+	{{"workers", required_argument, NULL, OPT_WORKERS}, "N",
+	 "E01 compression threads (default: one per core)"},
 	{{"hash", required_argument, NULL, 'H'}, "LIST",
 	 "hashes: md5,sha1,sha256,sha512 (default md5,sha1,sha256)"},
 	{{"split", required_argument, NULL, OPT_SPLIT}, "SIZE",
-	 "split the image into SIZE segments (K, M, G, T suffixes)"},
+	 "segment size (K, M, G, T suffixes): BASE.E01, .E02... or BASE.001..."},
 	{{"case", required_argument, NULL, OPT_CASE}, "TEXT", "case number"},
 	{{"evidence", required_argument, NULL, OPT_EVIDENCE}, "TEXT",
 	 "evidence number"},
@@ -157,12 +162,36 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'o': opts.output_base = optarg; break;
 		case 'f':
-			if (strcmp(optarg, "raw") != 0) {
-				usage_error("unknown format '%s' (this version "
-					"writes: raw)", optarg);
+			if (strcasecmp(optarg, "raw") == 0) {
+				opts.format = CUSTOS_FORMAT_RAW;
+			} else if (strcasecmp(optarg, "e01") == 0 ||
+				   strcasecmp(optarg, "ewf") == 0) {
+				opts.format = CUSTOS_FORMAT_E01;
+			} else {
+				usage_error("unknown format '%s' (e01, raw)",
+					optarg);
 				goto usage;
 			}
-			opts.format = CUSTOS_FORMAT_RAW;
+			break;
+		case 'c':
+			if (strcmp(optarg, "none") == 0) {
+				opts.compression = CUSTOS_COMPRESSION_NONE;
+			} else if (strcmp(optarg, "fast") == 0) {
+				opts.compression = CUSTOS_COMPRESSION_FAST;
+			} else if (strcmp(optarg, "best") == 0) {
+				opts.compression = CUSTOS_COMPRESSION_BEST;
+			} else {
+				usage_error("unknown compression '%s' (none, "
+					"fast, best)", optarg);
+				goto usage;
+			}
+			break;
+		case OPT_WORKERS:
+			if (!cli_parse_uint(optarg, 8, &n) || n == 0) {
+				usage_error("bad --workers '%s' (1 to 8)", optarg);
+				goto usage;
+			}
+			opts.workers = (unsigned int)n;
 			break;
 		case 'H':
 			if (custos_digest_parse_list(&opts.digests, optarg,
@@ -213,8 +242,8 @@ int main(int argc, char **argv)
 		case OPT_JSON: json = 1; break;
 		case 'h':
 			cli_print_help(stdout, TOOL " [OPTIONS] -o BASE SOURCE",
-				"Image a device, file or stdin into a raw image, "
-				"with hashes and a report.", options,
+				"Image a device, file or stdin into an E01 or raw "
+				"image, with hashes and a report.", options,
 				OPTION_COUNT, epilogue);
 			free(longopts);
 			return CLI_EXIT_OK;

@@ -21,7 +21,15 @@
 
 typedef enum custos_image_format {
 	CUSTOS_FORMAT_RAW = 0,
+	CUSTOS_FORMAT_E01 = 1,   /* EnCase 6 through libewf */
 } custos_image_format;
+
+/* E01 chunk compression. */
+typedef enum custos_compression {
+	CUSTOS_COMPRESSION_NONE = 0,
+	CUSTOS_COMPRESSION_FAST = 1,
+	CUSTOS_COMPRESSION_BEST = 2,
+} custos_compression;
 
 typedef enum custos_acquire_result {
 	CUSTOS_RESULT_COMPLETE = 0,
@@ -64,9 +72,11 @@ typedef void (*custos_progress_fn)(const custos_progress *progress, void *ctx);
 typedef struct custos_acquire_options {
 	int version;                 /* CUSTOS_ACQUIRE_OPTIONS_VERSION */
 	const char *output_base;     /* required: files are <base>.raw etc. */
-	custos_image_format format;
-	custos_digest_set digests;   /* default md5, sha1, sha256 */
-	uint64_t split_size;         /* bytes per segment; 0 for one file */
+	custos_image_format format;  /* default E01 */
+	custos_compression compression; /* E01 only; default fast */
+	unsigned int workers;        /* E01 compression threads; 0: one per core */
+	custos_digest_set digests;   /* default md5, sha1, sha256 (E01 adds md5, sha1) */
+	uint64_t split_size;         /* bytes per segment; 0: one file (raw), libewf's default (E01) */
 	unsigned int retries;        /* re-reads of a failed block (default 2) */
 	uint32_t granularity;        /* bytes per isolation step; 0 = sector */
 	int require_readonly;        /* refuse a block device not read-only */

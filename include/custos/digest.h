@@ -61,6 +61,9 @@ CUSTOS_EXTERN custos_status custos_digest_final_hex(custos_digest *d,
 CUSTOS_EXTERN custos_status custos_digest_reset(custos_digest *d,
 		custos_error *err);
 CUSTOS_EXTERN custos_digest_alg custos_digest_alg_of(const custos_digest *d);
+/* A copy of d in its current state, to finish two ways. */
+CUSTOS_EXTERN custos_status custos_digest_dup(custos_digest **out,
+		const custos_digest *d, custos_error *err);
 CUSTOS_EXTERN void custos_digest_free(custos_digest *d);
 
 /* One-shot convenience: hash a buffer. */

@@ -1,0 +1,157 @@
+/*
+ * Detached CMS signatures in CAdES form, and their verification.
+ *
+ * custos_sign_file() writes <file>.p7s beside a file: a DER CMS SignedData
+ * without the content (CMS_DETACHED|CMS_BINARY|CMS_CADES), with the signing
+ * time and the ESS signing-certificate-v2 attribute signed: CAdES-B-B.
+ * With a TSA URL, an RFC 3161 token over the signature value is added as
+ * the unsigned attribute id-aa-signatureTimeStampToken: CAdES-B-T.
+ *
+ * Anyone can check the result without custos:
+ *   openssl cms -verify -binary -inform DER -in F.p7s -content F -CAfile CA.pem
+ *
+ * custos_sign_verify_file() checks <file>.p7s and, when present, <file>.tsr
+ * (see timestamp.h), and says which check failed.
+ */
+#ifndef CUSTOS_SIGN_H
+#define CUSTOS_SIGN_H
+
+#include <stddef.h>
+
+#include "cert.h"
+#include "common.h"
+#include "digest.h"
+#include "error.h"
+#include "key.h"
+
+/* The outcome of one check; the values never change. */
+typedef enum custos_sign_check {
+	CUSTOS_SIGN_OK = 0,
+	CUSTOS_SIGN_MISSING = 1,            /* no .p7s and no .tsr to check */
+	CUSTOS_SIGN_MALFORMED = 2,          /* truncated, garbage, not detached CMS */
+	CUSTOS_SIGN_CONTENT_CHANGED = 3,    /* the file is not what was signed */
+	CUSTOS_SIGN_BAD_SIGNATURE = 4,      /* the signature value does not verify */
+	CUSTOS_SIGN_UNTRUSTED = 5,          /* no chain to a trusted CA */
+	CUSTOS_SIGN_EXPIRED = 6,            /* certificate expired or not yet valid */
+	CUSTOS_SIGN_KEY_USAGE = 7,          /* certificate may not sign */
+	CUSTOS_SIGN_TIMESTAMP_MISMATCH = 8, /* the token is over other data */
+	CUSTOS_SIGN_TIMESTAMP_INVALID = 9,  /* the token is broken or badly signed */
+	CUSTOS_SIGN_TIMESTAMP_UNTRUSTED = 10, /* the TSA has no trusted chain */
+} custos_sign_check;
+
+/* "ok", "missing", "malformed", "content-changed", "bad-signature",
+ * "untrusted", "expired", "key-usage", "timestamp-mismatch",
+ * "timestamp-invalid", "timestamp-untrusted". */
+CUSTOS_EXTERN const char *custos_sign_check_name(custos_sign_check check);
+
+#define CUSTOS_SIGN_OPTIONS_VERSION 1
+#define CUSTOS_TSA_DEFAULT_TIMEOUT 30
+
+typedef struct custos_sign_options {
+	unsigned int version;      /* CUSTOS_SIGN_OPTIONS_VERSION */
+	const char *key_path;      /* PEM private key, required */
+	const char *cert_path;     /* the signer's certificate (PEM/DER), required */
+	const char *chain_path;    /* PEM intermediates to include, optional */
+	/* Called when the key is encrypted; NULL: an encrypted key fails. */
+	custos_passphrase_fn passphrase;
+	void *passphrase_ctx;
+	/* Message digest: CUSTOS_DIGEST_SHA256 (default) or SHA512.
+	 * Ed25519 always uses SHA-512 (RFC 8419). */
+	custos_digest_alg digest;
+	const char *tsa_url;       /* http(s) RFC 3161 TSA: CAdES-B-T; NULL: B-B */
+	unsigned int tsa_timeout;  /* seconds (default 30) */
+} custos_sign_options;
+
+CUSTOS_EXTERN void custos_sign_options_init(custos_sign_options *opts);
+
+/*
+ * Sign the file at path and write <path>.p7s (write to .part, fsync,
+ * rename).  Refuses (CUSTOS_EEXIST) when <path>.p7s exists.  The
+ * certificate must match the key, be valid now and allow signing, else
+ * CUSTOS_EINVAL.  A TSA failure is CUSTOS_EIO (unreachable, refused,
+ * timed out) or CUSTOS_EFORMAT (a bad answer); nothing is written then.
+ */
+CUSTOS_EXTERN custos_status custos_sign_file(const char *path,
+		const custos_sign_options *opts, custos_error *err);
+
+/* The same, writing the signature to p7s_path. */
+CUSTOS_EXTERN custos_status custos_sign_file_to(const char *path,
+		const char *p7s_path, const custos_sign_options *opts,
+		custos_error *err);
+
+#define CUSTOS_SIGN_VERIFY_OPTIONS_VERSION 1
+
+typedef struct custos_sign_verify_options {
+	unsigned int version;      /* CUSTOS_SIGN_VERIFY_OPTIONS_VERSION */
+	/* PEM files of trusted CA certificates (signers' and TSAs'); with
+	 * none, the system's default trust store is used. */
+	const char *const *trust;
+	size_t trust_count;
+	/* NULL: <path>.p7s and <path>.tsr, each checked when present. */
+	const char *signature_path;
+	const char *timestamp_path;
+} custos_sign_verify_options;
+
+CUSTOS_EXTERN void custos_sign_verify_options_init(
+		custos_sign_verify_options *opts);
+
+typedef struct custos_sign_verification custos_sign_verification;
+typedef struct custos_timestamp custos_timestamp;
+
+/*
+ * Check the signature and timestamps of the file at path.  Returns
+ * CUSTOS_OK when every check passed, CUSTOS_EMISMATCH when one failed
+ * (*out then says which and why), or another code when the check could
+ * not run (the file is missing: CUSTOS_ENOTFOUND; *out is then NULL).
+ *
+ * The signer's chain is checked at the time of a valid signature time
+ * stamp if there is one (so a B-T signature stays valid after the
+ * certificate expires), else now.  Revocation is not checked.
+ */
+CUSTOS_EXTERN custos_status custos_sign_verify_file(
+		custos_sign_verification **out, const char *path,
+		const custos_sign_verify_options *opts, custos_error *err);
+
+/* The first failed check, or CUSTOS_SIGN_OK; and its explanation. */
+CUSTOS_EXTERN custos_sign_check custos_sign_verification_result(
+		const custos_sign_verification *v);
+CUSTOS_EXTERN const char *custos_sign_verification_message(
+		const custos_sign_verification *v);
+/* The path of the file checked. */
+CUSTOS_EXTERN const char *custos_sign_verification_path(
+		const custos_sign_verification *v);
+
+/* About the .p7s: NULL path when there was none. */
+CUSTOS_EXTERN const char *custos_sign_verification_signature_path(
+		const custos_sign_verification *v);
+CUSTOS_EXTERN custos_sign_check custos_sign_verification_signature_check(
+		const custos_sign_verification *v);
+CUSTOS_EXTERN const char *custos_sign_verification_signature_message(
+		const custos_sign_verification *v);
+/* The signer's certificate (borrowed), or NULL. */
+CUSTOS_EXTERN const custos_cert *custos_sign_verification_signer(
+		const custos_sign_verification *v);
+/* The signed signing time (RFC 3339; the signer's own clock), or NULL. */
+CUSTOS_EXTERN const char *custos_sign_verification_signing_time(
+		const custos_sign_verification *v);
+/* "sha256", "sha512", ... or NULL. */
+CUSTOS_EXTERN const char *custos_sign_verification_digest(
+		const custos_sign_verification *v);
+/* 1 if a signing-certificate-v2 attribute names the signer (CAdES). */
+CUSTOS_EXTERN int custos_sign_verification_cades(
+		const custos_sign_verification *v);
+
+/* The time stamps found: over the signature value, and the .tsr. */
+CUSTOS_EXTERN size_t custos_sign_verification_timestamp_count(
+		const custos_sign_verification *v);
+CUSTOS_EXTERN const custos_timestamp *custos_sign_verification_timestamp(
+		const custos_sign_verification *v, size_t index);
+
+/* Everything above as JSON (see custos-sign(1)); caller frees *out. */
+CUSTOS_EXTERN custos_status custos_sign_verification_to_json(char **out,
+		const custos_sign_verification *v, custos_error *err);
+
+/* Accepts NULL. */
+CUSTOS_EXTERN void custos_sign_verification_free(custos_sign_verification *v);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * EWF (E01) images through libewf.
+ *
+ * Writing: chunks are compressed in parallel by worker consumers of the
+ * acquisition pipeline, and one writer consumer hands them to
+ * libewf_handle_write_chunk in order (libewf's own compression and
+ * prepare_write_chunk are single-threaded and not thread-safe).
+ *
+ * Reading: one thread reads stored chunks with libewf_handle_read_chunk,
+ * workers check and inflate them in parallel, straight into the hashing
+ * pipeline's buffers.
+ */
+#ifndef CUSTOS_EWF_PRIVATE_H
+#define CUSTOS_EWF_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/acquire.h"
+#include "custos/ranges.h"
+#include "custos/raw.h"
+#include "pipeline_private.h"
+
+/* EnCase's usual chunk: 64 sectors. */
+#define CUSTOS__EWF_SECTORS_PER_CHUNK 64
+
+typedef struct custos__ewf_writer custos__ewf_writer;
+
+typedef struct custos__ewf_writer_config {
+	const char *output_base;    /* final files: <base>.E01, .E02 ... */
+	custos_compression compression;
+	uint64_t segment_size;      /* 0: libewf's default */
+	uint32_t bytes_per_sector;
+	uint64_t media_size;        /* 0 when unknown (stdin) */
+	int physical_device;
+	const custos_case_info *case_info;
+	const char *model, *serial;
+	unsigned int workers;
+} custos__ewf_writer_config;
+
+custos_status custos__ewf_writer_open(custos__ewf_writer **out,
+		const custos__ewf_writer_config *cfg, custos_error *err);
+/* Register the compression workers and the writer on the pipeline. */
+custos_status custos__ewf_writer_attach(custos__ewf_writer *w,
+		custos__pipeline *p, custos_error *err);
+/* Zero bytes the writer added to end on a whole sector. */
+uint64_t custos__ewf_writer_padding(const custos__ewf_writer *w);
+/*
+ * After the last chunk: store MD5 and SHA-1 (hex, of the media as stored,
+ * padding included) and the unreadable ranges, then finalize and close.
+ */
+custos_status custos__ewf_writer_finish(custos__ewf_writer *w,
+		const char *md5_hex, const char *sha1_hex,
+		const custos_ranges *unreadable, custos_error *err);
+/*
+ * Segments are written in the folder "<base>.E01.part/".  Commit fsyncs
+ * them, renames them beside <base>, removes that folder and computes each
+ * file's SHA-256.
+ */
+custos_status custos__ewf_writer_commit(custos__ewf_writer *w,
+		custos_error *err);
+/*
+ * The segment files, in order: after commit, final names with SHA-256;
+ * otherwise whatever partial segments exist, named inside the .part folder.
+ * Borrowed.
+ */
+size_t custos__ewf_writer_file_count(custos__ewf_writer *w);
+const custos_output_file *custos__ewf_writer_file(custos__ewf_writer *w,
+		size_t i);
+void custos__ewf_writer_free(custos__ewf_writer *w);
+
+#endif
