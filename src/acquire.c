@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acquire_private.h"
+#include "custos/image.h"
 #include "custos/report.h"
 #include "error_private.h"
 #include "ewf_private.h"
@@ -372,104 +373,84 @@ static custos_status write_reports(custos_acquisition *a, custos_error *err)
 
 /* --- verification --- */
 
+static void verify_progress(const custos_progress *p, void *ctx)
+{
+	run *r = ctx;
+
+	if (r->opts->progress != NULL)
+		r->opts->progress(p, r->opts->progress_ctx);
+}
+
+/*
+ * Read the image back from disk as any reader would (for an E01, through
+ * libewf, checking every chunk) and compare its hashes with those taken
+ * while acquiring.
+ */
 static custos_status verify_image(run *r, custos_error *err)
 {
 	custos_acquisition *a = r->a;
 	const char **paths = calloc(a->file_count, sizeof(*paths));
-	char *dir = custos__dirname(a->base);
 	char **owned = calloc(a->file_count, sizeof(*owned));
-	custos_digest *d[CUSTOS_DIGEST_COUNT] = {0};
-	custos__pipeline *p = NULL;
-	custos_source *img = NULL;
+	char *dir = custos__dirname(a->base);
+	custos_image_hash_options ho;
+	custos_image_hash_result res;
+	custos_image *img = NULL;
 	custos_status st = CUSTOS_OK;
-	uint64_t offset = 0;
 	int mismatch = 0;
+	size_t n = a->format == CUSTOS_FORMAT_E01 ? 1 : a->file_count;
 
-	r->t0 = custos__monotonic_seconds(); /* rates count from here */
-	if (paths == NULL || dir == NULL || owned == NULL) {
+	if (paths == NULL || dir == NULL || owned == NULL)
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (size_t i = 0; i < a->file_count; i++) {
+	for (size_t i = 0; st == CUSTOS_OK && i < n; i++) {
 		owned[i] = custos__aprintf("%s/%s", dir, a->files[i].name);
-		if (owned[i] == NULL) {
+		if (owned[i] == NULL)
 			st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-			goto done;
-		}
 		paths[i] = owned[i];
 	}
-	st = custos_raw_open_source(&img, paths, a->file_count, err);
 	if (st == CUSTOS_OK)
-		st = custos__pipeline_new(&p, custos__pipeline_buffer_size(
-			r->pipeline), DEFAULT_BUFFER_COUNT, err);
-	for (int alg = 0; st == CUSTOS_OK && alg < CUSTOS_DIGEST_COUNT; alg++) {
+		st = custos_image_open(&img, paths, n, err);
+	custos_image_hash_options_init(&ho);
+	ho.digests = a->digests;
+	ho.workers = r->opts->workers;
+	ho.progress = verify_progress;
+	ho.progress_ctx = r;
+	ho.cancel = r->opts->cancel;
+	if (st == CUSTOS_OK)
+		st = custos_image_hash(img, &ho, &res, err);
+	if (st == CUSTOS_EMISMATCH) {
+		mismatch = 1;
+		st = CUSTOS_OK;
+	}
+	for (int alg = 0; st == CUSTOS_OK && !mismatch &&
+	     alg < CUSTOS_DIGEST_COUNT; alg++) {
+		/* An E01 holds the media padded to a whole sector. */
+		const char *want = a->format == CUSTOS_FORMAT_E01
+			? a->stored_digest[alg] : a->digest[alg];
+
 		if (!(a->digests & CUSTOS_DIGEST_BIT(alg)))
 			continue;
-		st = custos_digest_new(&d[alg], (custos_digest_alg)alg, err);
-		if (st == CUSTOS_OK)
-			st = custos__pipeline_add_consumer(p, consume_digest,
-				d[alg], err);
-	}
-	if (st == CUSTOS_OK)
-		st = custos__pipeline_start(p, err);
-	while (st == CUSTOS_OK) {
-		uint64_t seq;
-		uint8_t *buf = custos__pipeline_claim(p, &seq);
-		size_t got = 0;
-
-		if (buf == NULL)
-			break;
-		if (canceled(r)) {
-			st = custos__error_set(err, CUSTOS_ECANCELED,
-				"interrupted");
-			break;
-		}
-		st = custos_source_read(img, buf, custos__pipeline_buffer_size(p),
-			offset, &got, r->opts->cancel, err);
-		if (st != CUSTOS_OK || got == 0)
-			break;
-		custos__pipeline_publish(p, seq, got);
-		offset += got;
-		report_progress(r, CUSTOS_PHASE_VERIFY, offset, a->bytes, 0);
-	}
-	if (p != NULL) {
-		custos_status fin = custos__pipeline_finish(p, st != CUSTOS_OK, err);
-
-		if (st == CUSTOS_OK)
-			st = fin;
-	}
-	report_progress(r, CUSTOS_PHASE_VERIFY, offset, a->bytes, 1);
-	for (int alg = 0; st == CUSTOS_OK && alg < CUSTOS_DIGEST_COUNT; alg++) {
-		if (d[alg] == NULL)
-			continue;
-		st = custos_digest_final_hex(d[alg], a->verify_digest[alg],
-			sizeof(a->verify_digest[alg]), err);
-		if (strcmp(a->verify_digest[alg], a->digest[alg]) != 0)
+		memcpy(a->verify_digest[alg], res.digest[alg],
+			sizeof(a->verify_digest[alg]));
+		if (strcmp(res.digest[alg], want) != 0)
 			mismatch = 1;
 	}
-	if (st == CUSTOS_OK && offset != a->bytes)
-		mismatch = 1;
-done:
 	if (st != CUSTOS_OK) {
 		a->verify = CUSTOS_VERIFY_FAILED;
 		a->verify_detail = custos__aprintf("%s",
 			err != NULL ? err->message : custos_strerror(st));
 	} else if (mismatch) {
 		a->verify = CUSTOS_VERIFY_MISMATCH;
-		a->verify_detail = custos__aprintf(
-			"read back %llu bytes; hashes differ from acquisition",
-			(unsigned long long)offset);
+		a->verify_detail = custos__aprintf("%s", err != NULL &&
+			err->message[0] ? err->message
+			: "the hashes read back differ from the acquisition");
 		st = custos__error_set(err, CUSTOS_EMISMATCH,
 			"verification failed: the image read back differs");
 	} else {
 		a->verify = CUSTOS_VERIFY_MATCH;
 	}
-	for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++)
-		custos_digest_free(d[alg]);
-	custos__pipeline_free(p);
-	custos_source_free(img);
+	custos_image_free(img);
 	if (owned != NULL)
-		for (size_t i = 0; i < a->file_count; i++)
+		for (size_t i = 0; i < n; i++)
 			free(owned[i]);
 	free(owned);
 	free(paths);

@@ -13,6 +13,7 @@
 #ifndef CUSTOS_EWF_PRIVATE_H
 #define CUSTOS_EWF_PRIVATE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,3 +71,40 @@ const custos_output_file *custos__ewf_writer_file(custos__ewf_writer *w,
 void custos__ewf_writer_free(custos__ewf_writer *w);
 
 #endif
+
+/* --- reading --- */
+
+typedef struct custos__ewf_reader custos__ewf_reader;
+
+/* Open an E01 from its first segment; the others are found with it. */
+custos_status custos__ewf_reader_open(custos__ewf_reader **out,
+		const char *first_segment, custos_error *err);
+uint64_t custos__ewf_reader_media_size(const custos__ewf_reader *r);
+uint32_t custos__ewf_reader_chunk_size(const custos__ewf_reader *r);
+size_t custos__ewf_reader_file_count(const custos__ewf_reader *r);
+const char *custos__ewf_reader_file(const custos__ewf_reader *r, size_t i);
+/* Stored MD5 / SHA-1 as hex, or NULL when the image holds none. */
+const char *custos__ewf_reader_stored_md5(const custos__ewf_reader *r);
+const char *custos__ewf_reader_stored_sha1(const custos__ewf_reader *r);
+/* A header value, or NULL; borrowed until the next call. */
+const char *custos__ewf_reader_header(custos__ewf_reader *r, const char *id);
+
+typedef struct custos__ewf_feed_result {
+	uint64_t chunks_checked;
+	int corrupt;
+	uint64_t corrupt_chunk, corrupt_offset;
+} custos__ewf_feed_result;
+
+/*
+ * Read every chunk in order and publish the media into the pipeline, its
+ * buffer size a multiple of the chunk size.  Workers check each chunk (the
+ * zlib stream's Adler-32, or the stored Adler-32 of a raw chunk) and
+ * inflate it straight into the pipeline's buffer.  Stops at the first
+ * corrupt chunk with CUSTOS_EMISMATCH.
+ */
+custos_status custos__ewf_reader_feed(custos__ewf_reader *r,
+		custos__pipeline *p, unsigned int workers,
+		const volatile sig_atomic_t *cancel,
+		void (*progress)(void *ctx, uint64_t bytes), void *progress_ctx,
+		custos__ewf_feed_result *result, custos_error *err);
+void custos__ewf_reader_free(custos__ewf_reader *r);

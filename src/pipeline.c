@@ -176,9 +176,10 @@ uint8_t *custos__pipeline_claim(custos__pipeline *p, uint64_t *seq)
 	uint8_t *buf = NULL;
 
 	pthread_mutex_lock(&p->mutex);
-	while (!p->failed && p->claimed - slowest_consumed(p) >= p->buffer_count)
+	while (!p->failed && !p->aborted &&
+	       p->claimed - slowest_consumed(p) >= p->buffer_count)
 		pthread_cond_wait(&p->have_space, &p->mutex);
-	if (!p->failed) {
+	if (!p->failed && !p->aborted) {
 		*seq = p->claimed++;
 		buf = p->buffers[*seq % p->buffer_count];
 	}
@@ -209,6 +210,15 @@ size_t custos__pipeline_buffer_size(const custos__pipeline *p)
 size_t custos__pipeline_buffer_count(const custos__pipeline *p)
 {
 	return p->buffer_count;
+}
+
+void custos__pipeline_stop(custos__pipeline *p)
+{
+	pthread_mutex_lock(&p->mutex);
+	p->aborted = 1;
+	pthread_cond_broadcast(&p->have_data);
+	pthread_cond_broadcast(&p->have_space);
+	pthread_mutex_unlock(&p->mutex);
 }
 
 int custos__pipeline_failed(custos__pipeline *p)

@@ -43,6 +43,8 @@ uint8_t *custos__pipeline_claim(custos__pipeline *p, uint64_t *seq);
 void custos__pipeline_publish(custos__pipeline *p, uint64_t seq, size_t len);
 size_t custos__pipeline_buffer_size(const custos__pipeline *p);
 size_t custos__pipeline_buffer_count(const custos__pipeline *p);
+/* Producer side: stop early; consumers and claim() stop waiting. */
+void custos__pipeline_stop(custos__pipeline *p);
 /* Whether a consumer failed (other consumers waiting on it should stop). */
 int custos__pipeline_failed(custos__pipeline *p);
 /* Bytes every consumer has finished with. */

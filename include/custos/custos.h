@@ -11,5 +11,6 @@
 #include "raw.h"
 #include "report.h"
 #include "acquire.h"
+#include "image.h"
 
 #endif

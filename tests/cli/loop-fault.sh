@@ -217,7 +217,7 @@ faulty_case() {
 	echo "info: $name: $dev over faultfs, bad=$bad," \
 		"dio=$(losetup -n -O DIO "$dev" | tr -d ' ')"
 
-	acquire "$name" "$dev"
+	acquire "$name" -f raw "$dev"
 	check "$name: exit status" 1 "$RC"
 	if [ ! -f "$REPORT" ]; then
 		fail "$name: no report $REPORT"
@@ -251,6 +251,39 @@ faulty_case() {
 		fail "$name: image differs from expected: $(head -c 300 "$WORK/$name/cmp")"
 	fi
 	check_hashes "$name" "$WORK/$name.expected"
+	check_sha256_file "$name"
+	[ "$FAILED" -eq "$before" ] || show_output "$name"
+	e01_case "$name-e01" "$dev" "$WORK/$name.expected" "$bad"
+}
+
+# e01_case NAME DEVICE EXPECTED-IMAGE BAD-SPEC -- the same faulty device into
+# an E01: libewf's ewfverify accepts it, ewfinfo lists the acquiry errors.
+e01_case() {
+	local name=$1 dev=$2 expected=$3 bad=$4 before=$FAILED r want
+	acquire "$name" -f e01 "$dev"
+	check "$name: exit status" 1 "$RC"
+	check "$name: result" complete-with-errors "$(jqr "$REPORT" .result)"
+	check "$name: report md5 is that of the zero-filled media" \
+		"$(md5sum <"$expected" | cut -d' ' -f1)" "$(jqr "$REPORT" .hashes.md5)"
+	if ! command -v ewfverify >/dev/null 2>&1; then
+		echo "SKIP: $name: ewfverify (ewf-tools) not installed"
+		return
+	fi
+	if ewfverify -q "$BASE.E01" >"$WORK/$name/ewfverify" 2>&1 &&
+		grep -q 'ewfverify: SUCCESS' "$WORK/$name/ewfverify"; then
+		pass "$name: ewfverify SUCCESS"
+	else
+		fail "$name: ewfverify: $(tail -n 3 "$WORK/$name/ewfverify")"
+	fi
+	ewfinfo "$BASE.E01" >"$WORK/$name/ewfinfo" 2>&1
+	for r in $(echo "$bad" | tr , ' '); do
+		want="at sector(s): ${r%%:*} - $(( ${r%%:*} + ${r##*:} - 1 )) number: ${r##*:}"
+		if grep -q "$want" "$WORK/$name/ewfinfo"; then
+			pass "$name: ewfinfo lists the acquiry error $r"
+		else
+			fail "$name: ewfinfo does not list '$want'"
+		fi
+	done
 	check_sha256_file "$name"
 	[ "$FAILED" -eq "$before" ] || show_output "$name"
 }
@@ -294,7 +327,7 @@ cp "$SAMPLE" "$WORK/clean.img" || die "copy of the sample failed"
 attach -r "$WORK/clean.img" || die "clean: losetup -r failed"
 dev=$LOOPDEV
 echo "info: clean: $dev (read-only) over $WORK/clean.img"
-acquire clean "$dev"
+acquire clean -f raw "$dev"
 check "clean: exit status" 0 "$RC"
 if [ -f "$REPORT" ]; then
 	check "clean: result" complete "$(jqr "$REPORT" .result)"
@@ -326,7 +359,7 @@ attach "$WORK/rw.img" || die "readwrite: losetup failed"
 dev=$LOOPDEV
 check "readwrite: loop device is writable (test setup)" 0 \
 	"$(blockdev --getro "$dev")"
-acquire readwrite --require-readonly "$dev"
+acquire readwrite -f raw --require-readonly "$dev"
 check "readwrite: exit status with --require-readonly" 3 "$RC"
 if grep -qi -E 'read-only|read only|readonly' "$WORK/readwrite/err" \
 	"$WORK/readwrite/out"; then

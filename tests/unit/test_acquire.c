@@ -122,6 +122,7 @@ static void test_clean_run(void)
 	size_t len = 0;
 
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "clean";
 	o.digests |= CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA512);
 	o.verify = 1;
@@ -170,6 +171,7 @@ static void test_bad_sectors_exact(void)
 	f->nbad = 4;
 	s = open_fault(f);
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "bad";
 	CU_ASSERT_FATAL(custos_acquire_run(&a, s, &o, NULL) == CUSTOS_OK);
 	CU_ASSERT_EQUAL(custos_acquisition_result(a),
@@ -232,6 +234,7 @@ static void test_transient_error(void)
 	f->transient_left = 2;
 	s = open_fault(f);
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "t1";
 	o.retries = 2;
 	CU_ASSERT_FATAL(custos_acquire_run(&a, s, &o, NULL) == CUSTOS_OK);
@@ -266,6 +269,7 @@ static void test_granularity(void)
 	f->nbad = 1;
 	s = open_fault(f);
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "g";
 	o.granularity = 16 * SECTOR;
 	o.retries = 1;
@@ -306,6 +310,7 @@ static void test_cancel_is_aborted(void)
 	json_t *rep;
 
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "c";
 	o.progress = stop_after_first;
 	o.cancel = &stop_flag;
@@ -349,6 +354,7 @@ static void test_write_failure_is_aborted(void)
 	old_handler = signal(SIGXFSZ, SIG_IGN);
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "w";
 	CU_ASSERT(custos_acquire_run(&a, s, &o, &err) == CUSTOS_ENOSPC);
 	setrlimit(RLIMIT_FSIZE, &old);
@@ -376,6 +382,7 @@ static void test_existing_output_untouched(void)
 
 	harness_write_file("x.report.json", "keep", 4);
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "x";
 	CU_ASSERT(custos_acquire_run(&a, s, &o, NULL) == CUSTOS_EEXIST);
 	CU_ASSERT(a == NULL);
@@ -410,6 +417,7 @@ static void test_report_fields(void)
 	unsigned char *txt;
 
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "r";
 	o.tool_name = "test-tool";
 	o.case_info.case_number = "CASE-1";
@@ -477,6 +485,7 @@ static void test_split(void)
 	json_t *rep, *files;
 
 	custos_acquire_options_init(&o);
+	o.format = CUSTOS_FORMAT_RAW;
 	o.output_base = "sp";
 	o.split_size = 1024 * 1024;
 	o.digests = CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_MD5);

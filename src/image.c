@@ -1,0 +1,382 @@
+/*
+ * Evidence images as one media stream: raw, split raw, or E01.  Hashing
+ * runs every digest on its own thread from one bounded buffer pool; E01
+ * chunks are checked and inflated in parallel by the ewf module.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "custos/image.h"
+#include "custos/raw.h"
+#include "error_private.h"
+#include "ewf_private.h"
+#include "pipeline_private.h"
+#include "util_private.h"
+
+#define BUFFER_SIZE (1024 * 1024)
+#define BUFFER_COUNT 16
+#define MAX_RAW_SEGMENTS 999
+
+struct custos_image {
+	custos_image_format format;
+	char **paths;           /* raw files, in order */
+	size_t path_count;
+	custos__ewf_reader *ewf;
+	uint64_t media_size;
+};
+
+/* EWF segment files start with "EVF\t\r\n\xff\0". */
+static int has_ewf_signature(const char *path)
+{
+	static const unsigned char sig[8] = {'E', 'V', 'F', 0x09, 0x0d, 0x0a,
+					     0xff, 0x00};
+	unsigned char buf[8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)sizeof(buf) && memcmp(buf, sig, sizeof(sig)) == 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+static custos_status add_path(custos_image *img, const char *path,
+		custos_error *err)
+{
+	char **grown;
+
+	if (img->path_count >= MAX_RAW_SEGMENTS)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"more than %d image files", MAX_RAW_SEGMENTS);
+	grown = realloc(img->paths, (img->path_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	img->paths = grown;
+	img->paths[img->path_count] = strdup(path);
+	if (img->paths[img->path_count] == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	img->path_count++;
+	return CUSTOS_OK;
+}
+
+/* X.001 alone: take X.002, X.003 ... while they exist. */
+static custos_status add_split_segments(custos_image *img, const char *first,
+		custos_error *err)
+{
+	size_t stem = strlen(first) - 3;
+	custos_status st = add_path(img, first, err);
+
+	for (int i = 2; st == CUSTOS_OK && i <= MAX_RAW_SEGMENTS; i++) {
+		char *next = custos__aprintf("%.*s%03d", (int)stem, first, i);
+
+		if (next == NULL)
+			return custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		if (!custos__path_exists(next)) {
+			free(next);
+			break;
+		}
+		st = add_path(img, next, err);
+		free(next);
+	}
+	return st;
+}
+
+custos_status custos_image_open(custos_image **out, const char *const *paths,
+		size_t count, custos_error *err)
+{
+	custos_image *img;
+	custos_status st = CUSTOS_OK;
+
+	if (out == NULL || paths == NULL || count == 0)
+		return custos__error_set(err, CUSTOS_EINVAL, "no image given");
+	*out = NULL;
+	for (size_t i = 0; i < count; i++) {
+		struct stat sb;
+
+		if (stat(paths[i], &sb) != 0)
+			return custos__error_errno(err, errno, "cannot open %s",
+				paths[i]);
+		if (!S_ISREG(sb.st_mode))
+			return custos__error_set(err, CUSTOS_EINVAL,
+				"%s is not an image file", paths[i]);
+	}
+	img = calloc(1, sizeof(*img));
+	if (img == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	if (has_ewf_signature(paths[0])) {
+		img->format = CUSTOS_FORMAT_E01;
+		if (count > 1)
+			st = custos__error_set(err, CUSTOS_EINVAL,
+				"give only the first E01 segment; the others "
+				"are found with it");
+		else
+			st = custos__ewf_reader_open(&img->ewf, paths[0], err);
+		if (st == CUSTOS_OK)
+			img->media_size = custos__ewf_reader_media_size(img->ewf);
+	} else {
+		img->format = CUSTOS_FORMAT_RAW;
+		if (count == 1 && ends_with(paths[0], ".001"))
+			st = add_split_segments(img, paths[0], err);
+		else
+			for (size_t i = 0; st == CUSTOS_OK && i < count; i++)
+				st = add_path(img, paths[i], err);
+		for (size_t i = 0; st == CUSTOS_OK && i < img->path_count; i++) {
+			struct stat sb;
+
+			if (stat(img->paths[i], &sb) == 0)
+				img->media_size += (uint64_t)sb.st_size;
+		}
+	}
+	if (st != CUSTOS_OK) {
+		custos_image_free(img);
+		return st;
+	}
+	*out = img;
+	return CUSTOS_OK;
+}
+
+custos_image_format custos_image_get_format(const custos_image *img)
+{
+	return img->format;
+}
+
+uint64_t custos_image_media_size(const custos_image *img)
+{
+	return img->media_size;
+}
+
+size_t custos_image_file_count(const custos_image *img)
+{
+	return img->ewf != NULL ? custos__ewf_reader_file_count(img->ewf)
+				: img->path_count;
+}
+
+const char *custos_image_file(const custos_image *img, size_t index)
+{
+	if (img->ewf != NULL)
+		return custos__ewf_reader_file(img->ewf, index);
+	return index < img->path_count ? img->paths[index] : NULL;
+}
+
+const char *custos_image_stored_digest(const custos_image *img,
+		custos_digest_alg alg)
+{
+	if (img->ewf == NULL)
+		return NULL;
+	if (alg == CUSTOS_DIGEST_MD5)
+		return custos__ewf_reader_stored_md5(img->ewf);
+	if (alg == CUSTOS_DIGEST_SHA1)
+		return custos__ewf_reader_stored_sha1(img->ewf);
+	return NULL;
+}
+
+const char *custos_image_header(custos_image *img, const char *identifier)
+{
+	if (img->ewf == NULL || identifier == NULL)
+		return NULL;
+	return custos__ewf_reader_header(img->ewf, identifier);
+}
+
+void custos_image_hash_options_init(custos_image_hash_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->version = CUSTOS_IMAGE_HASH_OPTIONS_VERSION;
+	opts->digests = CUSTOS_DIGEST_SET_DEFAULT;
+}
+
+typedef struct hash_run {
+	const custos_image_hash_options *opts;
+	custos_image *img;
+	double t0, last;
+} hash_run;
+
+static void report_progress(hash_run *h, uint64_t done, int final)
+{
+	custos_progress p;
+	double now = custos__monotonic_seconds();
+
+	if (h->opts->progress == NULL || (!final && now - h->last < 0.25))
+		return;
+	h->last = now;
+	memset(&p, 0, sizeof(p));
+	p.phase = CUSTOS_PHASE_VERIFY;
+	p.bytes_done = done;
+	p.bytes_total = h->img->media_size;
+	p.elapsed_seconds = now - h->t0;
+	p.final = final;
+	h->opts->progress(&p, h->opts->progress_ctx);
+}
+
+static void feed_progress(void *ctx, uint64_t bytes)
+{
+	report_progress(ctx, bytes, 0);
+}
+
+static custos_status consume_digest(void *ctx, const uint8_t *data, size_t len,
+		uint64_t seq, custos_error *err)
+{
+	(void)seq;
+	return custos_digest_update(ctx, data, len, err);
+}
+
+/* Raw files: read them in order into the pipeline. */
+static custos_status feed_raw(hash_run *h, custos__pipeline *p,
+		uint64_t *bytes, custos_error *err)
+{
+	custos_source *src = NULL;
+	custos_status st = custos_raw_open_source(&src,
+		(const char *const *)h->img->paths, h->img->path_count, err);
+
+	while (st == CUSTOS_OK) {
+		uint64_t seq;
+		uint8_t *buf = custos__pipeline_claim(p, &seq);
+		size_t got = 0;
+
+		if (buf == NULL)
+			break;
+		st = custos_source_read(src, buf, BUFFER_SIZE, *bytes, &got,
+			h->opts->cancel, err);
+		if (st != CUSTOS_OK || got == 0)
+			break;
+		custos__pipeline_publish(p, seq, got);
+		*bytes += got;
+		report_progress(h, *bytes, 0);
+	}
+	custos_source_free(src);
+	return st;
+}
+
+static unsigned int cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (unsigned int)n;
+}
+
+static int stored_match(const char *stored, const char *computed)
+{
+	if (stored == NULL)
+		return -1;
+	return strcmp(stored, computed) == 0;
+}
+
+custos_status custos_image_hash(custos_image *img,
+		const custos_image_hash_options *opts,
+		custos_image_hash_result *res, custos_error *err)
+{
+	custos_digest *d[CUSTOS_DIGEST_COUNT] = {0};
+	custos_digest_set set;
+	custos__pipeline *p = NULL;
+	hash_run h;
+	size_t bufsize = BUFFER_SIZE;
+	custos_status st = CUSTOS_OK, fin;
+	custos_error fin_err;
+
+	if (img == NULL || opts == NULL || res == NULL ||
+	    opts->version != CUSTOS_IMAGE_HASH_OPTIONS_VERSION)
+		return custos__error_set(err, CUSTOS_EINVAL, "bad arguments");
+	memset(res, 0, sizeof(*res));
+	res->stored_md5_match = res->stored_sha1_match = -1;
+	set = opts->digests ? opts->digests : CUSTOS_DIGEST_SET_DEFAULT;
+	if (img->ewf != NULL) {
+		uint32_t chunk = custos__ewf_reader_chunk_size(img->ewf);
+
+		set |= CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_MD5) |
+		       CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA1);
+		/* Buffers hold whole chunks. */
+		bufsize = chunk >= BUFFER_SIZE ? chunk
+			: BUFFER_SIZE / chunk * chunk;
+	}
+	h.opts = opts;
+	h.img = img;
+	h.t0 = custos__monotonic_seconds();
+	h.last = 0;
+	st = custos__pipeline_new(&p, bufsize, BUFFER_COUNT, err);
+	for (int alg = 0; st == CUSTOS_OK && alg < CUSTOS_DIGEST_COUNT; alg++) {
+		if (!(set & CUSTOS_DIGEST_BIT(alg)))
+			continue;
+		st = custos_digest_new(&d[alg], (custos_digest_alg)alg, err);
+		if (st == CUSTOS_OK)
+			st = custos__pipeline_add_consumer(p, consume_digest,
+				d[alg], err);
+	}
+	if (st == CUSTOS_OK)
+		st = custos__pipeline_start(p, err);
+	if (st == CUSTOS_OK && img->ewf != NULL) {
+		custos__ewf_feed_result fr;
+
+		st = custos__ewf_reader_feed(img->ewf, p, opts->workers
+			? opts->workers : cores(), opts->cancel, feed_progress,
+			&h, &fr, err);
+		res->chunks_checked = fr.chunks_checked;
+		res->corrupt = fr.corrupt;
+		res->corrupt_chunk = fr.corrupt_chunk;
+		res->corrupt_offset = fr.corrupt_offset;
+	} else if (st == CUSTOS_OK) {
+		uint64_t bytes = 0;
+
+		st = feed_raw(&h, p, &bytes, err);
+	}
+	if (p != NULL) {
+		custos_error_clear(&fin_err);
+		fin = custos__pipeline_finish(p, st != CUSTOS_OK, &fin_err);
+		if (st == CUSTOS_OK && fin != CUSTOS_OK) {
+			st = fin;
+			if (err != NULL)
+				*err = fin_err;
+		}
+		res->bytes = custos__pipeline_bytes_done(p);
+	}
+	report_progress(&h, res->bytes, 1);
+	if (st == CUSTOS_OK && res->bytes != img->media_size)
+		st = custos__error_set(err, CUSTOS_EIO,
+			"read %llu bytes of a %llu-byte medium",
+			(unsigned long long)res->bytes,
+			(unsigned long long)img->media_size);
+	for (int alg = 0; st == CUSTOS_OK && alg < CUSTOS_DIGEST_COUNT; alg++)
+		if (d[alg] != NULL)
+			st = custos_digest_final_hex(d[alg], res->digest[alg],
+				sizeof(res->digest[alg]), err);
+	if (st == CUSTOS_OK && img->ewf != NULL) {
+		res->stored_md5_match = stored_match(
+			custos__ewf_reader_stored_md5(img->ewf),
+			res->digest[CUSTOS_DIGEST_MD5]);
+		res->stored_sha1_match = stored_match(
+			custos__ewf_reader_stored_sha1(img->ewf),
+			res->digest[CUSTOS_DIGEST_SHA1]);
+		if (res->stored_md5_match == 0 || res->stored_sha1_match == 0)
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"the %s stored in the E01 differs from the media",
+				res->stored_md5_match == 0 ? "MD5" : "SHA-1");
+	}
+	for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++)
+		custos_digest_free(d[alg]);
+	custos__pipeline_free(p);
+	return st;
+}
+
+void custos_image_free(custos_image *img)
+{
+	if (img == NULL)
+		return;
+	for (size_t i = 0; i < img->path_count; i++)
+		free(img->paths[i]);
+	free(img->paths);
+	custos__ewf_reader_free(img->ewf);
+	free(img);
+}
