@@ -197,11 +197,15 @@ custos_status custos__inflater_inflate(custos__inflater *in,
 		const uint8_t *src, size_t len, uint8_t *dst, size_t want)
 {
 #ifdef CUSTOS_HAVE_LIBDEFLATE
-	size_t got = 0;
+	size_t got = 0, used = 0;
 
-	/* libdeflate checks the zlib header and the Adler-32 trailer. */
-	if (libdeflate_zlib_decompress(in->ld, src, len, dst, want, &got) !=
-	    LIBDEFLATE_SUCCESS || got != want)
+	/*
+	 * libdeflate checks the zlib header and the Adler-32 trailer; the
+	 * stream must also fill the chunk exactly and end where the stored
+	 * chunk ends (stray bytes after it are damage too).
+	 */
+	if (libdeflate_zlib_decompress_ex(in->ld, src, len, dst, want, &used,
+			&got) != LIBDEFLATE_SUCCESS || got != want || used != len)
 		return CUSTOS_EMISMATCH;
 	return CUSTOS_OK;
 #else
@@ -216,7 +220,7 @@ custos_status custos__inflater_inflate(custos__inflater *in,
 	in->z.avail_out = (uInt)want;
 	rc = inflate(&in->z, Z_FINISH);
 	/* Z_STREAM_END only after the Adler-32 trailer matched. */
-	if (rc != Z_STREAM_END || in->z.avail_out != 0)
+	if (rc != Z_STREAM_END || in->z.avail_out != 0 || in->z.avail_in != 0)
 		return CUSTOS_EMISMATCH;
 	return CUSTOS_OK;
 #endif

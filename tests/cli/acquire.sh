@@ -20,6 +20,7 @@ expect_status 2 "no output" -- "$A" "$SAMPLE"
 expect_status 2 "unknown hash" -- "$A" -H md5,crc32 -o x "$SAMPLE"
 err_matches "crc32" "the unknown hash is named"
 expect_status 2 "unknown format" -- "$A" -f vmdk -o x "$SAMPLE"
+expect_status 2 "unknown compression" -- "$A" -c turbo -o x "$SAMPLE"
 expect_status 2 "bad split size" -- "$A" --split 12Q -o x "$SAMPLE"
 expect_status 2 "bad retries" -- "$A" --retries -1 -o x "$SAMPLE"
 expect_status 2 "granularity not whole sectors" -- \
@@ -55,19 +56,19 @@ expect "no .part files remain" test -z "$(ls ./*.part 2>/dev/null)"
 
 # --- refuse to overwrite ---
 cp s.report.json before.json
-expect_status 3 "existing output is refused" -- "$A" -q -o s "$SAMPLE"
+expect_status 3 "existing output is refused" -- "$A" -q -f raw -o s "$SAMPLE"
 err_matches "already exists" "existing output message"
 expect "existing report untouched" cmp -s s.report.json before.json
 
 # --- split output ---
-expect_status 0 "split into 1M segments" -- "$A" -q --split 1M -o p "$SAMPLE"
+expect_status 0 "split into 1M segments" -- "$A" -q -f raw --split 1M -o p "$SAMPLE"
 expect "four segments" test "$(ls p.0* | wc -l)" -eq 4
 expect "segments concatenate to the source" sh -c "cat p.001 p.002 p.003 p.004 | cmp -s - '$SAMPLE'"
 expect "sha256sum -c accepts split checksums" sha256sum --quiet -c p.sha256
 expect "report lists four files" test "$(jget p.report.json '.image.files|length')" -eq 4
 
 # --- stdin, unknown size ---
-expect_status 0 "acquire from stdin" -- sh -c "cat '$SAMPLE' | '$A' -q -o in -"
+expect_status 0 "acquire from stdin" -- sh -c "cat '$SAMPLE' | '$A' -q -f raw -o in -"
 expect "stdin image identical" cmp -s in.raw "$SAMPLE"
 expect "stdin kind" test "$(jget in.report.json .source.kind)" = stdin
 expect "stdin size unknown" test "$(jget in.report.json .source.size_bytes)" = null
@@ -75,23 +76,23 @@ expect "stdin bytes acquired" test "$(jget in.report.json .acquisition.bytes_acq
 
 # --- odd size (not a multiple of 4096 or of a sector) ---
 head -c 1000003 /dev/urandom > odd.bin
-expect_status 0 "odd-sized file" -- "$A" -q --verify -o odd odd.bin
+expect_status 0 "odd-sized file" -- "$A" -q -f raw --verify -o odd odd.bin
 expect "odd-sized image identical" cmp -s odd.raw odd.bin
 expect "verify matched" test "$(jget odd.report.json .verify.result)" = match
 
 # --- --json and --progress=json ---
-expect_status 0 "--json" -- "$A" --json --progress=json -o j "$SAMPLE"
+expect_status 0 "--json" -- "$A" -f raw --json --progress=json -o j "$SAMPLE"
 expect "--json prints the report" cmp -s out.txt j.report.json
 expect "progress lines are JSON" sh -c "jq -e . err.txt >/dev/null"
 expect "last progress line is final" \
 	test "$(grep '"phase":"acquire"' err.txt | tail -1 | jq -r .final)" = true
-expect_status 0 "-q is silent on stderr" -- "$A" -q -o quiet "$SAMPLE"
+expect_status 0 "-q is silent on stderr" -- "$A" -q -f raw -o quiet "$SAMPLE"
 expect "nothing on stderr with -q" test ! -s err.txt
 expect "nothing on stdout with -q" test ! -s out.txt
 
 # --- a write failure half way: file size limit ---
 expect_status 3 "write failure (ulimit -f)" -- \
-	bash -c "ulimit -f 1024; exec '$A' -q -o wf '$SAMPLE'"
+	bash -c "ulimit -f 1024; exec '$A' -q -f raw -o wf '$SAMPLE'"
 err_matches "aborted" "write failure says aborted"
 expect "no final image after write failure" test ! -e wf.raw
 expect "no checksum file after write failure" test ! -e wf.sha256
@@ -101,7 +102,7 @@ expect "report says aborted" test "$(jget wf.report.json .result)" = aborted
 mkfifo slow
 ( head -c 3000000 /dev/urandom; sleep 20 ) > slow &
 writer=$!
-"$A" -q -o int - < slow >out.txt 2>err.txt &
+"$A" -q -f raw -o int - < slow >out.txt 2>err.txt &
 pid=$!
 for _ in $(seq 50); do [ -s int.raw.part ] && break; sleep 0.1; done
 sleep 0.3
