@@ -241,6 +241,10 @@ void custos__inflater_free(custos__inflater *in)
 
 uint32_t custos__adler32(const uint8_t *data, size_t len)
 {
+#ifdef CUSTOS_HAVE_LIBDEFLATE
+	/* Vectorised: several times zlib's speed on raw chunks. */
+	return libdeflate_adler32(1, data, len);
+#else
 	uLong a = adler32(0L, Z_NULL, 0);
 
 	while (len > 0) {
@@ -251,4 +255,5 @@ uint32_t custos__adler32(const uint8_t *data, size_t len)
 		len -= n;
 	}
 	return (uint32_t)a;
+#endif
 }

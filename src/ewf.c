@@ -695,6 +695,77 @@ static void bin_to_hex(const uint8_t *bin, size_t n, char *hex)
 	hex[2 * n] = '\0';
 }
 
+/*
+ * Walk a segment file's chain of section descriptors (76 bytes each: type,
+ * next offset, size, padding, Adler-32).  libewf opens a segment that lost
+ * its tail without complaint, so a truncated image would otherwise read as
+ * complete; here the chain must be intact and end in "next" (or "done" in
+ * the last segment) on the file's last byte.
+ */
+static custos_status check_section_chain(const char *path, int last,
+		custos_error *err)
+{
+	uint8_t d[76];
+	uint64_t off = 13, size;
+	struct stat sb;
+	custos_status st = CUSTOS_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return custos__error_errno(err, errno, "cannot open %s", path);
+	if (fstat(fd, &sb) != 0) {
+		close(fd);
+		return custos__error_errno(err, errno, "cannot stat %s", path);
+	}
+	size = (uint64_t)sb.st_size;
+	for (uint64_t steps = 0; ; steps++) {
+		uint64_t next = 0;
+		uint32_t sum;
+		char type[17];
+
+		if (off > size || size - off < sizeof(d) ||
+		    steps > size / sizeof(d) ||
+		    pread(fd, d, sizeof(d), (off_t)off) != (ssize_t)sizeof(d)) {
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"%s is truncated or damaged: its sections end "
+				"at byte %llu of %llu", path,
+				(unsigned long long)off, (unsigned long long)size);
+			break;
+		}
+		sum = (uint32_t)d[72] | (uint32_t)d[73] << 8 |
+		      (uint32_t)d[74] << 16 | (uint32_t)d[75] << 24;
+		if (custos__adler32(d, 72) != sum) {
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"%s is damaged: bad section header at byte %llu",
+				path, (unsigned long long)off);
+			break;
+		}
+		memcpy(type, d, 16);
+		type[16] = '\0';
+		for (int i = 7; i >= 0; i--)
+			next = next << 8 | d[16 + i];
+		if (strcmp(type, "done") == 0 || strcmp(type, "next") == 0) {
+			if (strcmp(type, last ? "done" : "next") != 0 ||
+			    off + sizeof(d) != size)
+				st = custos__error_set(err, CUSTOS_EMISMATCH,
+					"%s does not end as an E01 segment should "
+					"(\"%s\" section at byte %llu of %llu)",
+					path, type, (unsigned long long)off,
+					(unsigned long long)size);
+			break;
+		}
+		if (next <= off) {
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"%s is damaged: a section points backwards at "
+				"byte %llu", path, (unsigned long long)off);
+			break;
+		}
+		off = next;
+	}
+	close(fd);
+	return st;
+}
+
 custos_status custos__ewf_reader_open(custos__ewf_reader **out,
 		const char *first_segment, custos_error *err)
 {
@@ -731,6 +802,12 @@ custos_status custos__ewf_reader_open(custos__ewf_reader **out,
 		}
 		if ((uint64_t)sb.st_size > r->largest_segment)
 			r->largest_segment = (uint64_t)sb.st_size;
+		st = check_section_chain(r->segments[i],
+			i == r->segment_count - 1, err);
+		if (st != CUSTOS_OK) {
+			custos__ewf_reader_free(r);
+			return st;
+		}
 	}
 	if (libewf_handle_initialize(&r->handle, &e) != 1 ||
 	    libewf_handle_open(r->handle, r->segments, r->segment_count,
@@ -748,6 +825,12 @@ custos_status custos__ewf_reader_open(custos__ewf_reader **out,
 		custos__ewf_reader_free(r);
 		return custos__error_set(err, CUSTOS_EFORMAT,
 			"E01 chunk size %u is not plausible", (unsigned)chunk);
+	}
+	if (size == 0) {
+		custos__ewf_reader_free(r);
+		return custos__error_set(err, CUSTOS_EMISMATCH,
+			"%s holds no media (damaged or not an E01)",
+			first_segment);
 	}
 	r->media_size = size;
 	r->chunk_size = chunk;
@@ -834,7 +917,7 @@ typedef struct feed {
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
 	custos__ewf_feed_result *result;
-	char corrupt_why[128];
+	char corrupt_why[640];
 } feed;
 
 static void mark_corrupt(feed *f, uint64_t chunk, const char *why)

@@ -296,8 +296,8 @@ custos_status custos_image_hash(custos_image *img,
 	if (img->ewf != NULL) {
 		uint32_t chunk = custos__ewf_reader_chunk_size(img->ewf);
 
-		set |= CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_MD5) |
-		       CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA1);
+		/* The stored MD5 is always checked; SHA-1 when asked for. */
+		set |= CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_MD5);
 		/* Buffers hold whole chunks. */
 		bufsize = chunk >= BUFFER_SIZE ? chunk
 			: BUFFER_SIZE / chunk * chunk;
@@ -356,9 +356,10 @@ custos_status custos_image_hash(custos_image *img,
 		res->stored_md5_match = stored_match(
 			custos__ewf_reader_stored_md5(img->ewf),
 			res->digest[CUSTOS_DIGEST_MD5]);
-		res->stored_sha1_match = stored_match(
-			custos__ewf_reader_stored_sha1(img->ewf),
-			res->digest[CUSTOS_DIGEST_SHA1]);
+		if (set & CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA1))
+			res->stored_sha1_match = stored_match(
+				custos__ewf_reader_stored_sha1(img->ewf),
+				res->digest[CUSTOS_DIGEST_SHA1]);
 		if (res->stored_md5_match == 0 || res->stored_sha1_match == 0)
 			st = custos__error_set(err, CUSTOS_EMISMATCH,
 				"the %s stored in the E01 differs from the media",

@@ -37,9 +37,9 @@ static const char epilogue[] =
 	"the others are found), several raw files in order, or the first\n"
 	"segment of an E01 (X.E01: the others are found).\n"
 	"\n"
-	"Exit status: 0 read in full and every check passed; 1 a corrupt E01\n"
-	"chunk or a stored hash that differs; 2 usage error; 3 failure (missing\n"
-	"or unreadable file).\n";
+	"Exit status: 0 read in full and every check passed; 1 a damaged or\n"
+	"truncated E01, a corrupt chunk, or a stored hash that differs; 2 usage\n"
+	"error; 3 failure (missing or unreadable file).\n";
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -64,9 +64,13 @@ static void usage_error(const char *fmt, ...)
 	fprintf(stderr, "Try '%s --help'.\n", TOOL);
 }
 
-static const char *match_word(int m)
+static const char *match_word(int m, const char *stored)
 {
-	return m == 1 ? "matches" : m == 0 ? "DIFFERS" : "none stored";
+	if (m == 1)
+		return "matches";
+	if (m == 0)
+		return "DIFFERS";
+	return stored == NULL ? "none stored" : "not checked: add -H sha1";
 }
 
 static void print_text(custos_image *img, custos_digest_set set,
@@ -102,9 +106,9 @@ static void print_text(custos_image *img, custos_digest_set set,
 				(unsigned long long)res->corrupt_offset);
 		if (st == CUSTOS_OK || res->stored_md5_match >= 0) {
 			printf("stored md5: %s (%s)\n", md5 ? md5 : "-",
-				match_word(res->stored_md5_match));
+				match_word(res->stored_md5_match, md5));
 			printf("stored sha1: %s (%s)\n", sha1 ? sha1 : "-",
-				match_word(res->stored_sha1_match));
+				match_word(res->stored_sha1_match, sha1));
 		}
 	}
 }
@@ -251,6 +255,9 @@ int main(int argc, char **argv)
 		(size_t)(argc - optind), &err);
 	if (st != CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);
+		/* A damaged E01 is evidence that fails its check. */
+		if (st == CUSTOS_EMISMATCH || st == CUSTOS_EFORMAT)
+			return CLI_EXIT_NOT_CLEAN;
 		return st == CUSTOS_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 	}
 	st = custos_image_hash(img, &opts, &res, &err);

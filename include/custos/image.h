@@ -58,7 +58,7 @@ typedef struct custos_image_hash_result {
 	int corrupt;                 /* E01: a chunk failed its check */
 	uint64_t corrupt_chunk;      /* its index */
 	uint64_t corrupt_offset;     /* its media offset in bytes */
-	/* E01: 1 match, 0 differ, -1 nothing stored */
+	/* E01: 1 match, 0 differ, -1 nothing stored (or SHA-1 not asked for) */
 	int stored_md5_match;
 	int stored_sha1_match;
 } custos_image_hash_result;
@@ -70,8 +70,10 @@ CUSTOS_EXTERN void custos_image_hash_options_init(
  * Read and hash the whole medium.  Returns CUSTOS_OK when it was read in
  * full and every check passed; CUSTOS_EMISMATCH when a chunk is corrupt
  * (reading stops there and err names the chunk and its offset) or a stored
- * hash differs; another code when the image cannot be read.  E01 adds MD5
- * and SHA-1 to the digests so the stored hashes can be checked.
+ * hash differs; another code when the image cannot be read.  For an E01,
+ * MD5 is always computed so the stored MD5 is checked; the stored SHA-1 is
+ * checked when SHA-1 is among the digests (stored_sha1_match is -1 when
+ * it was not checked).
  */
 CUSTOS_EXTERN custos_status custos_image_hash(custos_image *img,
 		const custos_image_hash_options *opts,

@@ -105,6 +105,9 @@ for src in c-fast c-none; do
 done
 flip "$TESTDATA/ewf/ext2.E01" bad2.E01 6000
 expect_status 1 "flipped byte in the testdata E01" -- "$H" -q bad2.E01
+head -c 12000 "$TESTDATA/ewf/ext2.E01" > cut.E01
+expect_status 1 "a truncated E01 exits 1" -- "$H" -q cut.E01
+err_matches "truncated" "truncation is named"
 
 # --- custos-hash: raw, split raw, JSON, errors ---
 expect_status 0 "custos-hash raw" -- "$H" -q -H sha256 "$SAMPLE"
