@@ -284,7 +284,7 @@ peak_rss() {
     fi
     awk -F': ' '/Maximum resident set size/ { rss = $2 }
                 /Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
-                END { print rss, w }' "$tv"
+                END { printf "%s %.2f\n", rss, w }' "$tv"
     clean_outputs
 }
 

@@ -12,5 +12,9 @@
 #include "report.h"
 #include "acquire.h"
 #include "image.h"
+#include "cert.h"
+#include "key.h"
+#include "sign.h"
+#include "timestamp.h"
 
 #endif

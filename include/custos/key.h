@@ -3,7 +3,8 @@
  * signing request (CSR) for a lab CA.
  *
  * Keys are ECDSA P-256 (the default), RSA-3072 (custos signs with it using
- * RSASSA-PSS) or Ed25519.  The key is written as PKCS#8 PEM with mode 0600,
+ * RSASSA-PSS) or Ed25519.  Ed25519 suits custody-log keys, but cannot make
+ * CMS signatures (custos_sign_file refuses it; OpenSSL cannot check them).  The key is written as PKCS#8 PEM with mode 0600,
  * encrypted (AES-256-CBC, PBKDF2) when a passphrase is given.  The subject
  * holds name (CN), organisation (O), unit (OU), country (C) and role (title),
  * and the key usage is digitalSignature,nonRepudiation (critical).

@@ -55,8 +55,7 @@ typedef struct custos_sign_options {
 	/* Called when the key is encrypted; NULL: an encrypted key fails. */
 	custos_passphrase_fn passphrase;
 	void *passphrase_ctx;
-	/* Message digest: CUSTOS_DIGEST_SHA256 (default) or SHA512.
-	 * Ed25519 always uses SHA-512 (RFC 8419). */
+	/* Message digest: CUSTOS_DIGEST_SHA256 (default) or SHA512. */
 	custos_digest_alg digest;
 	const char *tsa_url;       /* http(s) RFC 3161 TSA: CAdES-B-T; NULL: B-B */
 	unsigned int tsa_timeout;  /* seconds (default 30) */
@@ -68,7 +67,9 @@ CUSTOS_EXTERN void custos_sign_options_init(custos_sign_options *opts);
  * Sign the file at path and write <path>.p7s (write to .part, fsync,
  * rename).  Refuses (CUSTOS_EEXIST) when <path>.p7s exists.  The
  * certificate must match the key, be valid now and allow signing, else
- * CUSTOS_EINVAL.  A TSA failure is CUSTOS_EIO (unreachable, refused,
+ * CUSTOS_EINVAL.  The key is ECDSA or RSA (signing with RSASSA-PSS);
+ * Ed25519 is refused (CUSTOS_EINVAL), because OpenSSL's CMS can neither
+ * make nor check EdDSA signatures.  A TSA failure is CUSTOS_EIO (unreachable, refused,
  * timed out) or CUSTOS_EFORMAT (a bad answer); nothing is written then.
  */
 CUSTOS_EXTERN custos_status custos_sign_file(const char *path,
