@@ -117,7 +117,7 @@ static custos_status load_key(EVP_PKEY **out, const char *path,
 			"private key %s is encrypted and no passphrase was "
 			"given", path);
 	if (a.asked && !a.given)
-		return custos__error_set(err, CUSTOS_EINVAL,
+		return custos__error_set(err, CUSTOS_EACCES,
 			"no passphrase for private key %s", path);
 	if (a.asked)
 		return custos__error_set(err, CUSTOS_EACCES,

@@ -350,7 +350,7 @@ static void print_text(const custos_sign_verification *v)
 			line("  signer:", custos_cert_subject(signer));
 			line("  issuer:", custos_cert_issuer(signer));
 			line("  sha256:", custos_cert_fingerprint_sha256(signer));
-			line("  valid:", custos_cert_not_after(signer));
+			line("  valid to:", custos_cert_not_after(signer));
 		}
 		line("  signed at:", custos_sign_verification_signing_time(v));
 		snprintf(buf, sizeof(buf), "%s%s",
