@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acquire_private.h"
+#include "custos/cert.h"
 #include "custos/image.h"
 #include "custos/report.h"
 #include "error_private.h"
@@ -319,10 +320,10 @@ static custos_status check_outputs_free(custos_acquisition *a,
 		custos_error *err)
 {
 	const char *paths[] = {a->report_json_path, a->report_txt_path,
-			       a->sha256_path};
+			       a->sha256_path, a->signature_path};
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (custos__path_exists(paths[i]))
+		if (paths[i] != NULL && custos__path_exists(paths[i]))
 			return custos__error_set(err, CUSTOS_EEXIST,
 				"%s already exists; refusing to overwrite it",
 				paths[i]);
@@ -350,24 +351,78 @@ static custos_status write_sha256_file(const custos_acquisition *a,
 	return st;
 }
 
-static custos_status write_reports(custos_acquisition *a, custos_error *err)
+static custos_status write_reports(custos_acquisition *a,
+		const custos_sign_options *sign, custos_error *err)
 {
 	char *text = NULL;
-	custos_status st;
+	custos_status st, sign_st = CUSTOS_OK;
+	custos_error sign_err;
 
 	st = custos_report_to_json(&a->report_json, a, err);
-	if (st == CUSTOS_OK)
-		st = custos_report_to_text(&text, a, err);
 	if (st == CUSTOS_OK && a->result != CUSTOS_RESULT_ABORTED)
 		st = write_sha256_file(a, err);
 	if (st == CUSTOS_OK)
-		st = custos__write_file_atomic(a->report_txt_path, text,
-			strlen(text), err);
-	/* The JSON report goes last: its presence marks the run as recorded. */
-	if (st == CUSTOS_OK)
 		st = custos__write_file_atomic(a->report_json_path,
 			a->report_json, strlen(a->report_json), err);
+	/* The signature covers the JSON report's exact bytes. */
+	if (st == CUSTOS_OK && sign != NULL) {
+		sign_st = custos_sign_file_to(a->report_json_path,
+			a->signature_path, sign, &sign_err);
+		a->signed_ok = sign_st == CUSTOS_OK;
+		if (!a->signed_ok)
+			a->sign_error = custos__strdup(sign_err.message);
+	}
+	/* The text says who signed, or that signing failed. */
+	if (st == CUSTOS_OK)
+		st = custos_report_to_text(&text, a, err);
+	if (st == CUSTOS_OK)
+		st = custos__write_file_atomic(a->report_txt_path, text,
+			strlen(text), err);
 	free(text);
+	if (st == CUSTOS_OK && sign_st != CUSTOS_OK) {
+		st = sign_st;
+		if (err != NULL)
+			*err = sign_err;
+	}
+	return st;
+}
+
+/*
+ * Before imaging: the certificate may sign, and the key (with its
+ * passphrase) matches it, by signing a scrap file once.
+ */
+static custos_status check_signing(custos_acquisition *a,
+		const custos_sign_options *sign, custos_error *err)
+{
+	custos_sign_options trial = *sign;
+	custos_cert *cert = NULL;
+	char *scrap = custos__aprintf("%s.sign-check", a->base);
+	char *scrap_sig = scrap ? custos__aprintf("%s.p7s", scrap) : NULL;
+	custos_status st;
+
+	if (scrap_sig == NULL) {
+		free(scrap);
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	}
+	st = custos_cert_load(&cert, sign->cert_path, err);
+	if (st == CUSTOS_OK && !custos_cert_can_sign(cert))
+		st = custos__error_set(err, CUSTOS_EINVAL,
+			"%s may not sign (key usage)", sign->cert_path);
+	if (st == CUSTOS_OK) {
+		a->signer_subject = custos__strdup(custos_cert_subject(cert));
+		a->signer_fingerprint = custos__strdup(
+			custos_cert_fingerprint_sha256(cert));
+		trial.tsa_url = NULL; /* the TSA is asked only for the report */
+		st = custos__write_file_atomic(scrap, "custos signing check\n",
+			21, err);
+	}
+	if (st == CUSTOS_OK)
+		st = custos_sign_file_to(scrap, scrap_sig, &trial, err);
+	unlink(scrap_sig);
+	unlink(scrap);
+	custos_cert_free(cert);
+	free(scrap_sig);
+	free(scrap);
 	return st;
 }
 
@@ -546,6 +601,8 @@ static custos_status setup(run *r, custos_error *err)
 	need_file_hash = o->split_size != 0 ||
 		!(o->digests & CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA256));
 	st = check_outputs_free(a, err);
+	if (st == CUSTOS_OK && o->sign != NULL)
+		st = check_signing(a, o->sign, err);
 	if (st == CUSTOS_OK && e01)
 		st = open_e01(r, err);
 	else if (st == CUSTOS_OK)
@@ -643,6 +700,16 @@ static custos_acquisition *acquisition_new(const custos_acquire_options *o,
 	a->report_json_path = custos__aprintf("%s.report.json", o->output_base);
 	a->report_txt_path = custos__aprintf("%s.report.txt", o->output_base);
 	a->sha256_path = custos__aprintf("%s.sha256", o->output_base);
+	if (o->sign != NULL) {
+		a->sign_requested = 1;
+		a->tsa_requested = o->sign->tsa_url != NULL;
+		a->signature_path = custos__aprintf("%s.report.json.p7s",
+			o->output_base);
+		if (a->signature_path == NULL) {
+			custos_acquisition_free(a);
+			return NULL;
+		}
+	}
 	if (a->base == NULL || a->tool_name == NULL ||
 	    a->report_json_path == NULL || a->report_txt_path == NULL ||
 	    a->sha256_path == NULL || copy_source_info(a, info) != CUSTOS_OK ||
@@ -730,7 +797,7 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	if (st == CUSTOS_OK && stop == CUSTOS_OK && opts->verify)
 		stop = verify_image(&r, &stop_err);
 	if (st == CUSTOS_OK)
-		st = write_reports(r.a, err);
+		st = write_reports(r.a, opts->sign, err);
 	if (st == CUSTOS_OK && stop != CUSTOS_OK) {
 		st = stop;
 		if (err != NULL)
@@ -825,6 +892,10 @@ void custos_acquisition_free(custos_acquisition *a)
 		free(a->files[i].name);
 	free(a->files);
 	free(a->verify_detail);
+	free(a->signer_subject);
+	free(a->signer_fingerprint);
+	free(a->signature_path);
+	free(a->sign_error);
 	free(a->report_json_path);
 	free(a->report_txt_path);
 	free(a->sha256_path);

@@ -50,6 +50,11 @@ struct custos_acquisition {
 	char host[256];
 	char timezone[64];
 
+	/* signature of the JSON report */
+	int sign_requested, tsa_requested, signed_ok;
+	char *signer_subject, *signer_fingerprint, *signature_path;
+	char *sign_error;
+
 	/* outputs */
 	char *report_json_path, *report_txt_path, *sha256_path;
 	char *report_json;

@@ -111,12 +111,27 @@ static void add_e01_facts(json_t *root, const custos_acquisition *a)
 
 static json_t *build_all(const custos_acquisition *a);
 
+/* Who signs this report (the signature itself is <report>.p7s). */
+static void add_signature(json_t *root, const custos_acquisition *a)
+{
+	if (!a->sign_requested)
+		return;
+	json_object_set_new(root, "signature", json_pack("{s:o, s:s, s:o, s:o, s:b}",
+		"file", jtext(custos__basename(a->signature_path)),
+		"format", a->tsa_requested ? "CAdES-B-T" : "CAdES-B-B",
+		"signer", jtext(a->signer_subject),
+		"certificate_sha256", jtext(a->signer_fingerprint),
+		"timestamp_requested", a->tsa_requested));
+}
+
 static json_t *build(const custos_acquisition *a)
 {
 	json_t *root = build_all(a);
 
-	if (root != NULL)
+	if (root != NULL) {
 		add_e01_facts(root, a);
+		add_signature(root, a);
+	}
 	return root;
 }
 
@@ -440,6 +455,22 @@ custos_status custos_report_to_text(char **out, const custos_acquisition *a,
 
 	add(&t, "\nVerification (image read back): %s\n", verify_name(a->verify));
 	if (a->verify_detail) field(&t, "Detail:", a->verify_detail);
+
+	if (a->sign_requested) {
+		add(&t, "\nSignature of %s\n",
+			custos__basename(a->report_json_path));
+		if (a->signed_ok) {
+			field(&t, "Signed by:", a->signer_subject);
+			field(&t, "Certificate SHA-256:", a->signer_fingerprint);
+			field(&t, "Signature file:",
+				custos__basename(a->signature_path));
+			field(&t, "Form:", a->tsa_requested
+				? "CAdES-B-T (with an RFC 3161 timestamp)"
+				: "CAdES-B-B");
+		} else {
+			field(&t, "NOT SIGNED:", a->sign_error);
+		}
+	}
 
 	add(&t, "\nRun\n");
 	field(&t, "Started (UTC):", started);

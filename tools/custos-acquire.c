@@ -9,7 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "cli.h"
+#include "passphrase.h"
 #include "progress.h"
 
 #define TOOL "custos-acquire"
@@ -17,7 +20,8 @@
 enum {
 	OPT_SPLIT = 256, OPT_CASE, OPT_EVIDENCE, OPT_EXAMINER, OPT_DESCRIPTION,
 	OPT_NOTES, OPT_RETRIES, OPT_GRANULARITY, OPT_REQUIRE_RO, OPT_VERIFY,
-	OPT_PROGRESS, OPT_JSON, OPT_WORKERS,
+	OPT_PROGRESS, OPT_JSON, OPT_WORKERS, OPT_SIGN_KEY, OPT_SIGN_CERT,
+	OPT_SIGN_CHAIN, OPT_TSA, OPT_PASS_FILE, OPT_PASS_FD,
 };
 
 static const cli_option options[] = {
@@ -49,6 +53,18 @@ static const cli_option options[] = {
 	 "refuse a block device the kernel does not see as read-only"},
 	{{"verify", no_argument, NULL, OPT_VERIFY}, NULL,
 	 "read the written image back and compare its hashes"},
+	{{"sign-key", required_argument, NULL, OPT_SIGN_KEY}, "KEY",
+	 "sign the JSON report with this key (PEM) ..."},
+	{{"sign-cert", required_argument, NULL, OPT_SIGN_CERT}, "CERT",
+	 "... and this certificate: BASE.report.json.p7s (CAdES)"},
+	{{"sign-chain", required_argument, NULL, OPT_SIGN_CHAIN}, "PEM",
+	 "intermediate certificates to put in the signature"},
+	{{"tsa", required_argument, NULL, OPT_TSA}, "URL",
+	 "add an RFC 3161 timestamp from this TSA (CAdES-B-T)"},
+	{{"passphrase-file", required_argument, NULL, OPT_PASS_FILE}, "FILE",
+	 "read the signing key's passphrase from FILE's first line"},
+	{{"passphrase-fd", required_argument, NULL, OPT_PASS_FD}, "N",
+	 "read the signing key's passphrase from descriptor N"},
 	{{"progress", optional_argument, NULL, OPT_PROGRESS}, "MODE",
 	 "progress on stderr: auto, tty, json, none (default auto)"},
 	{{"quiet", no_argument, NULL, 'q'}, NULL,
@@ -68,6 +84,35 @@ static const char epilogue[] =
 	"3 failure (I/O, missing source, existing output, interrupted).\n";
 
 static volatile sig_atomic_t cancel_requested;
+
+/*
+ * The key is used twice (a trial before imaging, then the report), but a
+ * passphrase from a descriptor or the terminal can be read only once: keep
+ * it, and cleanse it on the way out.
+ */
+static struct {
+	passphrase_source source;
+	char text[PASSPHRASE_MAX];
+	int len;            /* -1 until read */
+} pass = {.len = -1};
+
+static int cached_passphrase(char *buf, size_t cap, void *ctx)
+{
+	(void)ctx;
+	if (pass.len < 0)
+		pass.len = passphrase_read(&pass.source, pass.text,
+			sizeof(pass.text));
+	if (pass.len < 0 || (size_t)pass.len >= cap)
+		return -1;
+	memcpy(buf, pass.text, (size_t)pass.len);
+	buf[pass.len] = '\0';
+	return pass.len;
+}
+
+static void forget_passphrase(void)
+{
+	OPENSSL_cleanse(pass.text, sizeof(pass.text));
+}
 
 static void on_signal(int sig)
 {
@@ -137,6 +182,7 @@ static void print_summary(const custos_acquisition *a, const char *base)
 int main(int argc, char **argv)
 {
 	custos_acquire_options opts;
+	custos_sign_options sign;
 	progress_state progress = {0};
 	custos_acquisition *acq = NULL;
 	custos_source *src = NULL;
@@ -148,6 +194,9 @@ int main(int argc, char **argv)
 
 	custos_acquire_options_init(&opts);
 	opts.tool_name = TOOL;
+	custos_sign_options_init(&sign);
+	passphrase_source_init(&pass.source, TOOL);
+	atexit(forget_passphrase);
 	custos_error_clear(&err);
 	if (cli_getopt_tables(options, OPTION_COUNT, &longopts, shortopts,
 			sizeof(shortopts)) != 0) {
@@ -229,6 +278,17 @@ int main(int argc, char **argv)
 			opts.granularity = (uint32_t)size;
 			break;
 		case OPT_REQUIRE_RO: opts.require_readonly = 1; break;
+		case OPT_SIGN_KEY: sign.key_path = optarg; break;
+		case OPT_SIGN_CERT: sign.cert_path = optarg; break;
+		case OPT_SIGN_CHAIN: sign.chain_path = optarg; break;
+		case OPT_TSA: sign.tsa_url = optarg; break;
+		case OPT_PASS_FILE: pass.source.file = optarg; break;
+		case OPT_PASS_FD:
+			if (!passphrase_parse_fd(optarg, &pass.source.fd)) {
+				usage_error("bad --passphrase-fd '%s'", optarg);
+				goto usage;
+			}
+			break;
 		case OPT_VERIFY: opts.verify = 1; break;
 		case OPT_PROGRESS:
 			if (!progress_parse_mode(optarg, &progress.mode)) {
@@ -269,6 +329,25 @@ int main(int argc, char **argv)
 	if (opts.output_base == NULL) {
 		usage_error("%s", "no output given (-o BASE)");
 		goto usage;
+	}
+	if ((sign.key_path == NULL) != (sign.cert_path == NULL)) {
+		usage_error("%s", "--sign-key and --sign-cert go together");
+		goto usage;
+	}
+	if (sign.key_path == NULL && (sign.tsa_url != NULL ||
+			sign.chain_path != NULL)) {
+		usage_error("%s", "--tsa and --sign-chain need --sign-key and "
+			"--sign-cert");
+		goto usage;
+	}
+	if (pass.source.file != NULL && pass.source.fd >= 0) {
+		usage_error("%s", "give either --passphrase-file or "
+			"--passphrase-fd");
+		goto usage;
+	}
+	if (sign.key_path != NULL) {
+		sign.passphrase = cached_passphrase;
+		opts.sign = &sign;
 	}
 	if (quiet)
 		progress.mode = PROGRESS_NONE;

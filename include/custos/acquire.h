@@ -17,6 +17,7 @@
 #include "digest.h"
 #include "error.h"
 #include "ranges.h"
+#include "sign.h"
 #include "source.h"
 
 typedef enum custos_image_format {
@@ -88,6 +89,13 @@ typedef struct custos_acquire_options {
 	custos_progress_fn progress; /* may be NULL; called from the caller's thread */
 	void *progress_ctx;
 	const volatile sig_atomic_t *cancel; /* stop when it becomes non-zero */
+	/*
+	 * Sign <base>.report.json into <base>.report.json.p7s (CAdES-B-B, or
+	 * B-T with a TSA URL); NULL: unsigned.  The key and certificate are
+	 * tried before imaging starts, so a wrong key or passphrase costs
+	 * nothing; the passphrase callback may then be asked twice.
+	 */
+	const custos_sign_options *sign;
 } custos_acquire_options;
 #define CUSTOS_ACQUIRE_OPTIONS_VERSION 1
 

@@ -416,6 +416,42 @@ kill "${TSA_PIDS[-1]}"; wait "${TSA_PIDS[-1]}" 2>/dev/null
 expect_status 3 "TSA unreachable" -- "$S" sign --tsa "$DEAD" \
 	-k "$P/examiner.key" -c "$P/examiner.pem" tsa.json
 err_matches "cannot reach the TSA at http://127.0.0.1:[0-9]+/tsa" "unreachable is named"
+# --- custos-acquire --sign-key/--sign-cert [--tsa]: a signed report ---
+AQ=$CUSTOS_ACQUIRE
+expect_status 0 "acquire with a signed report (B-T)" -- "$AQ" -q \
+	--sign-key "$P/examiner.key" --sign-cert "$P/examiner.pem" --tsa "$GOOD" \
+	-o acq "$SOURCE_ROOT/samples/sample.img"
+expect "the report signature exists" test -s acq.report.json.p7s
+cms_ok "openssl cms accepts the report signature" acq.report.json "$P/ca.pem"
+expect_status 0 "custos-sign verify accepts the report" -- \
+	"$S" verify --trust "$P/ca.pem" acq.report.json
+expect "the text report names the signer" grep -q 'Signed by:.*Test Examiner' acq.report.txt
+expect "the JSON report names the signer's certificate" \
+	test "$(jq -r .signature.certificate_sha256 acq.report.json)" = \
+	"$(openssl x509 -in "$P/examiner.pem" -noout -fingerprint -sha256 |
+		sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')"
+expect "the JSON report says B-T" test "$(jq -r .signature.format acq.report.json)" = CAdES-B-T
+cp acq.report.json acq.saved
+printf ' ' >> acq.report.json
+expect_status 1 "a changed report fails verification" -- \
+	"$S" verify --trust "$P/ca.pem" acq.report.json
+cms_rejects "openssl cms rejects the changed report" acq.report.json "$P/ca.pem"
+cp acq.saved acq.report.json
+expect_status 2 "--sign-key without --sign-cert" -- "$AQ" -q --sign-key "$P/examiner.key" \
+	-o acq2 "$SOURCE_ROOT/samples/sample.img"
+expect_status 2 "a key that does not match the certificate, before imaging" -- \
+	"$AQ" -q --sign-key "$P/prosecutor.key" --sign-cert "$P/examiner.pem" \
+	-o acq3 "$SOURCE_ROOT/samples/sample.img"
+expect "nothing imaged with a mismatched key" test -z "$(ls acq3.* 2>/dev/null)"
+expect_status 2 "a certificate that may not sign, before imaging" -- \
+	"$AQ" -q --sign-key "$P/no-signing.key" --sign-cert "$P/no-signing.pem" \
+	-o acq4 "$SOURCE_ROOT/samples/sample.img"
+expect "nothing imaged with a non-signing certificate" test -z "$(ls acq4.* 2>/dev/null)"
+expect_status 3 "an unreachable TSA: report kept, unsigned, exit 3" -- \
+	"$AQ" -q --sign-key "$P/examiner.key" --sign-cert "$P/examiner.pem" --tsa "$DEAD" \
+	-o acq5 "$SOURCE_ROOT/samples/sample.img"
+expect "the unsigned report says NOT SIGNED" grep -q 'NOT SIGNED' acq5.report.txt
+expect "no signature file after a TSA failure" test ! -e acq5.report.json.p7s
 start_tsa err http-error
 expect_status 3 "TSA answers HTTP 500" -- "$S" timestamp --tsa "$TSA_URL" tsa.json
 err_matches "refused the request: HTTP 500" "HTTP refusal is named"
