@@ -1087,6 +1087,14 @@ custos_status custos__ewf_reader_feed(custos__ewf_reader *r,
 
 	memset(&f, 0, sizeof(f));
 	memset(result, 0, sizeof(*result));
+	/* read_chunk walks from the current offset: start at the first. */
+	{
+		libewf_error_t *e = NULL;
+
+		if (libewf_handle_seek_offset(r->handle, 0, SEEK_SET, &e) != 0)
+			return ewf_error(err, &e, CUSTOS_EIO,
+				"cannot rewind the E01");
+	}
 	f.r = r;
 	f.p = p;
 	f.result = result;
