@@ -79,6 +79,12 @@ expect "stored md5 is of the padded media" \
 	test "$(jget odd.report.json .image.stored_hashes.md5)" = "$(md5sum < odd-padded.bin | cut -d' ' -f1)"
 expect "verify matched" test "$(jget odd.report.json .verify.result)" = match
 
+# --- from a pipe: size unknown until the end, odd size padded ---
+expect_status 0 "E01 from stdin" -- sh -c "cat odd.bin | '$A' -q --verify -o pipe -"
+ewf_ok "stdin" pipe.E01
+expect "stdin E01: padding recorded" test "$(jget pipe.report.json .image.padding_bytes)" -eq "$pad"
+expect "stdin E01: verify matched" test "$(jget pipe.report.json .verify.result)" = match
+
 # --- E01 files written by other tools (libewf's ewfacquire) ---
 for img in ext2.E01 ext2.split.E01; do
 	expect_status 0 "custos-hash $img" -- "$H" -q -H md5,sha256 "$TESTDATA/ewf/$img"
