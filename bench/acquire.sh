@@ -261,6 +261,13 @@ if [[ $SKIP_TIMING != 1 ]]; then
         printf '%-4s %-42s %8.3fs %8.3fs %8.3fs %8.3fs %8.3fs  %s\n' "$j" "${LABEL[$j]}" "$med" "$mn" "$mx" "$mu" "$ms" "$tput"
     done
     echo "(user/sys are medians too; runs in seconds: $(for j in "${JOBS[@]}"; do printf '%s=[%s] ' "$j" "${WALL[$j]% }"; done))"
+    noisy=$(for j in "${JOBS[@]}"; do
+        tr ' ' '\n' <<<"${WALL[$j]}" | grep . | sort -g |
+            awk -v j="$j" '{ v[NR] = $1 } END { if (v[NR] > 1.25 * v[1]) printf "%s ", j }'
+    done)
+    if [[ -n $noisy ]]; then
+        echo "NOTE: slowest run > 1.25x the fastest for: ${noisy% } -- was something else running? (1-min load now $(cut -d' ' -f1 /proc/loadavg))"
+    fi
 
     r_dc3dd=$(awk -v b="${MED[B]}" -v a="${MED[A]}" 'BEGIN { printf "%.2f", b / a }')
     r_dc3dd2=$(awk -v b="${MED[B2]}" -v a="${MED[A]}" 'BEGIN { printf "%.2f", b / a }')
