@@ -557,13 +557,6 @@ static custos_status validate(const custos_acquire_options *o,
 	return CUSTOS_OK;
 }
 
-static unsigned int cores(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 8 ? 8 : (unsigned int)n;
-}
-
 static custos_status open_e01(run *r, custos_error *err)
 {
 	const custos_acquire_options *o = r->opts;
@@ -583,7 +576,7 @@ static custos_status open_e01(run *r, custos_error *err)
 	cfg.case_info = &o->case_info;
 	cfg.model = info->model;
 	cfg.serial = info->serial;
-	cfg.workers = o->workers ? o->workers : cores();
+	cfg.workers = o->workers ? o->workers : custos__cpu_count();
 	return custos__ewf_writer_open(&r->ewf, &cfg, err);
 }
 

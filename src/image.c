@@ -261,13 +261,6 @@ static custos_status feed_raw(hash_run *h, custos__pipeline *p,
 	return st;
 }
 
-static unsigned int cores(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 8 ? 8 : (unsigned int)n;
-}
-
 static int stored_match(const char *stored, const char *computed)
 {
 	if (stored == NULL)
@@ -321,7 +314,7 @@ custos_status custos_image_hash(custos_image *img,
 		custos__ewf_feed_result fr;
 
 		st = custos__ewf_reader_feed(img->ewf, p, opts->workers
-			? opts->workers : cores(), opts->cancel, feed_progress,
+			? opts->workers : custos__cpu_count(), opts->cancel, feed_progress,
 			&h, &fr, err);
 		res->chunks_checked = fr.chunks_checked;
 		res->corrupt = fr.corrupt;

@@ -78,6 +78,13 @@ double custos__monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+unsigned int custos__cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (unsigned int)n;
+}
+
 char *custos__strdup(const char *s)
 {
 	return s == NULL ? NULL : strdup(s);

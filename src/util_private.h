@@ -17,6 +17,9 @@ void custos__timezone_name(char *out, size_t capacity);
 /* Seconds since an arbitrary point, from CLOCK_MONOTONIC. */
 double custos__monotonic_seconds(void);
 
+/* Cores online, 1 to 8: the number of worker threads to start. */
+unsigned int custos__cpu_count(void);
+
 /* strdup that accepts NULL; returns NULL only then or on ENOMEM. */
 char *custos__strdup(const char *s);
 /* Allocate printf-formatted text, or NULL. */

@@ -21,20 +21,8 @@ static const char exit_text[] =
 	"or a key or certificate that cannot sign; 3 failure (I/O, a missing\n"
 	"file, an existing output, TSA unreachable or refusing).\n";
 
-static void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void usage_error(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cli_error(TOOL, "%s", msg);
-	fprintf(stderr, "Try '%s --help'.\n", TOOL);
-}
+/* Usage errors name the tool and point to --help. */
+#define usage_error(...) cli_usage_error(TOOL, __VA_ARGS__)
 
 static void print_main_help(void)
 {

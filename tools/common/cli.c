@@ -135,6 +135,18 @@ void cli_error(const char *tool, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void cli_usage_error(const char *tool, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_error(tool, "%s", msg);
+	fprintf(stderr, "Try '%s --help'.\n", tool);
+}
+
 int cli_exit_status(custos_status st)
 {
 	switch (st) {

@@ -42,6 +42,10 @@ int cli_parse_uint(const char *text, unsigned long max, unsigned long *out);
 void cli_error(const char *tool, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A usage error: "tool: message" and a pointer to --help, on stderr. */
+void cli_usage_error(const char *tool, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Print untrusted text with control characters escaped as \xNN. */
 void cli_fputs_safe(const char *s, FILE *out);
 
