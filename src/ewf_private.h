@@ -17,10 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libewf.h>
+
 #include "custos/acquire.h"
 #include "custos/ranges.h"
 #include "custos/raw.h"
 #include "pipeline_private.h"
+
+/* Turn a libewf error (freed here) into a custos_error: "what: detail". */
+custos_status custos__ewf_error(custos_error *err, libewf_error_t **e,
+		custos_status status, const char *what);
 
 /* EnCase's usual chunk: 64 sectors. */
 #define CUSTOS__EWF_SECTORS_PER_CHUNK 64

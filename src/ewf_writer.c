@@ -1,0 +1,654 @@
+/*
+ * Writing E01: chunks are compressed by worker consumers of the acquisition
+ * pipeline and handed to libewf_handle_write_chunk in order by one writer
+ * consumer; segments are committed from a .part folder.  See ewf_private.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libewf.h>
+
+#include "compress_private.h"
+#include "custos/version.h"
+#include "error_private.h"
+#include "ewf_private.h"
+#include "util_private.h"
+
+/* Start writeback every so many bytes, so the final fsync is short. */
+#define WRITEBACK_INTERVAL (64u * 1024 * 1024)
+#define MAX_WORKERS 8
+
+
+typedef struct chunk_out {
+	uint32_t size;      /* bytes stored */
+	uint32_t data_size; /* bytes of media */
+	uint32_t adler32;   /* for raw chunks */
+	int compressed;
+} chunk_out;
+
+typedef struct slot_out {
+	uint8_t *data;      /* compressed streams; chunk j at j * chunk_size */
+	chunk_out *chunks;
+	size_t chunk_count;
+	uint64_t ready;     /* seq + 1 once compressed */
+} slot_out;
+
+typedef struct worker {
+	custos__ewf_writer *w;
+	unsigned int index;
+	custos__deflater *deflater;
+} worker;
+
+typedef struct file_rec {
+	custos_output_file pub;
+	char *path, *name;
+} file_rec;
+
+struct custos__ewf_writer {
+	libewf_handle_t *handle;
+	char *output_base;      /* as given: final files are <base>.E01 ... */
+	char *part_dir;         /* <base>.E01.part */
+	char *path_base;        /* <part_dir>/<basename of base>, for libewf */
+	custos_compression compression;
+	uint32_t bytes_per_sector, chunk_size;
+	custos__pipeline *pipeline;
+	size_t buffer_size, buffer_count, chunks_per_buffer;
+	slot_out *slots;
+	worker workers[MAX_WORKERS];
+	unsigned int worker_count;
+	uint8_t *tail;          /* the last chunk, padded to a whole sector */
+	uint64_t padding;
+	pthread_mutex_t mutex;
+	pthread_cond_t compressed;
+	uint64_t since_writeback;
+	int sync_fds[1000];
+	size_t sync_count;
+	char **segments;        /* from libewf_glob, inside part_dir */
+	size_t segment_count;
+	file_rec *files;
+	size_t file_count;
+	int open, committed;
+};
+
+static int set_header(libewf_handle_t *h, const char *id, const char *value,
+		libewf_error_t **e)
+{
+	if (value == NULL || *value == '\0')
+		return 1;
+	return libewf_handle_set_utf8_header_value(h, (const uint8_t *)id,
+		strlen(id), (const uint8_t *)value, strlen(value), e);
+}
+
+static custos_status configure(custos__ewf_writer *w,
+		const custos__ewf_writer_config *cfg, custos_error *err)
+{
+	static const int8_t levels[] = {
+		[CUSTOS_COMPRESSION_NONE] = LIBEWF_COMPRESSION_NONE,
+		[CUSTOS_COMPRESSION_FAST] = LIBEWF_COMPRESSION_FAST,
+		[CUSTOS_COMPRESSION_BEST] = LIBEWF_COMPRESSION_BEST,
+	};
+	const custos_case_info *c = cfg->case_info;
+	libewf_handle_t *h = w->handle;
+	libewf_error_t *e = NULL;
+	char *names[1] = {w->path_base};
+
+	/* set_format comes before the compression values and segment size. */
+	if (libewf_handle_open(h, names, 1, LIBEWF_OPEN_WRITE, &e) != 1)
+		return custos__ewf_error(err, &e, CUSTOS_EIO, "cannot create the E01");
+	if (libewf_handle_set_format(h, LIBEWF_FORMAT_ENCASE6, &e) != 1 ||
+	    libewf_handle_set_compression_values(h, levels[cfg->compression], 0,
+			&e) != 1 ||
+	    (cfg->segment_size != 0 && libewf_handle_set_maximum_segment_size(h,
+			cfg->segment_size, &e) != 1) ||
+	    libewf_handle_set_bytes_per_sector(h, cfg->bytes_per_sector,
+			&e) != 1 ||
+	    libewf_handle_set_sectors_per_chunk(h,
+			CUSTOS__EWF_SECTORS_PER_CHUNK, &e) != 1 ||
+	    (cfg->media_size != 0 && libewf_handle_set_media_size(h,
+			cfg->media_size, &e) != 1) ||
+	    libewf_handle_set_media_type(h, LIBEWF_MEDIA_TYPE_FIXED, &e) != 1 ||
+	    libewf_handle_set_media_flags(h, cfg->physical_device
+			? LIBEWF_MEDIA_FLAG_PHYSICAL : 0, &e) != 1)
+		return custos__ewf_error(err, &e, CUSTOS_EINVAL,
+			"cannot set the E01 media values");
+	if (set_header(h, "case_number", c->case_number, &e) != 1 ||
+	    set_header(h, "evidence_number", c->evidence_number, &e) != 1 ||
+	    set_header(h, "examiner_name", c->examiner, &e) != 1 ||
+	    set_header(h, "description", c->description, &e) != 1 ||
+	    set_header(h, "notes", c->notes, &e) != 1 ||
+	    set_header(h, "model", cfg->model, &e) != 1 ||
+	    set_header(h, "serial_number", cfg->serial, &e) != 1 ||
+	    set_header(h, "acquiry_operating_system", "Linux", &e) != 1 ||
+	    set_header(h, "acquiry_software_version", custos_version(), &e) != 1)
+		return custos__ewf_error(err, &e, CUSTOS_EINVAL,
+			"cannot set the E01 header values");
+	return CUSTOS_OK;
+}
+
+static custos_status make_paths(custos__ewf_writer *w, const char *base,
+		custos_error *err)
+{
+	char *first = custos__aprintf("%s.E01", base);
+	custos_status st = CUSTOS_OK;
+
+	w->output_base = strdup(base);
+	w->part_dir = custos__aprintf("%s.E01.part", base);
+	w->path_base = w->part_dir == NULL ? NULL
+		: custos__aprintf("%s/%s", w->part_dir, custos__basename(base));
+	if (first == NULL || w->output_base == NULL || w->path_base == NULL)
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	else if (custos__path_exists(first))
+		st = custos__error_set(err, CUSTOS_EEXIST,
+			"%s already exists; refusing to overwrite it", first);
+	/* A leftover .part folder may hold the only copy of a failed run. */
+	else if (mkdir(w->part_dir, 0755) != 0)
+		st = errno == EEXIST
+			? custos__error_set(err, CUSTOS_EEXIST,
+				"%s exists (from an interrupted run?); move it "
+				"away first", w->part_dir)
+			: custos__error_errno(err, errno, "cannot create %s",
+				w->part_dir);
+	free(first);
+	return st;
+}
+
+custos_status custos__ewf_writer_open(custos__ewf_writer **out,
+		const custos__ewf_writer_config *cfg, custos_error *err)
+{
+	custos__ewf_writer *w;
+	libewf_error_t *e = NULL;
+	custos_status st;
+
+	*out = NULL;
+	if (cfg->bytes_per_sector == 0 || cfg->bytes_per_sector > 65536 ||
+	    cfg->compression > CUSTOS_COMPRESSION_BEST)
+		return custos__error_set(err, CUSTOS_EINVAL, "bad E01 settings");
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	pthread_mutex_init(&w->mutex, NULL);
+	pthread_cond_init(&w->compressed, NULL);
+	w->compression = cfg->compression;
+	w->bytes_per_sector = cfg->bytes_per_sector;
+	w->chunk_size = cfg->bytes_per_sector * CUSTOS__EWF_SECTORS_PER_CHUNK;
+	w->worker_count = cfg->workers == 0 ? 1 : cfg->workers;
+	if (w->worker_count > MAX_WORKERS)
+		w->worker_count = MAX_WORKERS;
+	st = make_paths(w, cfg->output_base, err);
+	if (st != CUSTOS_OK) {
+		free(w->part_dir); /* not ours to remove */
+		w->part_dir = NULL;
+		custos__ewf_writer_free(w);
+		return st;
+	}
+	w->tail = malloc(w->chunk_size);
+	if (w->tail == NULL)
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	else if (libewf_handle_initialize(&w->handle, &e) != 1)
+		st = custos__ewf_error(err, &e, CUSTOS_EINTERNAL, "libewf");
+	else
+		w->open = 1;
+	if (st == CUSTOS_OK)
+		st = configure(w, cfg, err);
+	for (unsigned int i = 0; st == CUSTOS_OK && i < w->worker_count; i++) {
+		w->workers[i].w = w;
+		w->workers[i].index = i;
+		if (cfg->compression != CUSTOS_COMPRESSION_NONE)
+			st = custos__deflater_new(&w->workers[i].deflater,
+				cfg->compression, err);
+	}
+	if (st != CUSTOS_OK) {
+		custos__ewf_writer_free(w);
+		return st;
+	}
+	*out = w;
+	return CUSTOS_OK;
+}
+
+/* A compression worker: takes every worker_count-th buffer. */
+static custos_status consume_compress(void *ctx, const uint8_t *data,
+		size_t len, uint64_t seq, custos_error *err)
+{
+	worker *k = ctx;
+	custos__ewf_writer *w = k->w;
+	slot_out *slot = &w->slots[seq % w->buffer_count];
+	size_t n = 0;
+
+	(void)err;
+	if (seq % w->worker_count != k->index)
+		return CUSTOS_OK;
+	for (size_t off = 0; off < len; off += w->chunk_size, n++) {
+		const uint8_t *src = data + off;
+		size_t dlen = len - off < w->chunk_size ? len - off : w->chunk_size;
+		chunk_out *c = &slot->chunks[n];
+		size_t stored = 0;
+
+		if (dlen % w->bytes_per_sector != 0) {
+			/*
+			 * The medium ends inside a sector; libewf would drop
+			 * the tail, so end it on a whole sector of zeros.
+			 */
+			size_t pad = w->bytes_per_sector -
+				dlen % w->bytes_per_sector;
+
+			memcpy(w->tail, src, dlen);
+			memset(w->tail + dlen, 0, pad);
+			src = w->tail;
+			dlen += pad;
+			pthread_mutex_lock(&w->mutex);
+			w->padding = pad;
+			pthread_mutex_unlock(&w->mutex);
+		}
+		if (k->deflater != NULL)
+			stored = custos__deflater_compress(k->deflater, src, dlen,
+				slot->data + off, dlen);
+		c->data_size = (uint32_t)dlen;
+		c->compressed = stored > 0;
+		c->size = stored > 0 ? (uint32_t)stored : (uint32_t)dlen;
+		c->adler32 = stored > 0 ? 0 : custos__adler32(src, dlen);
+	}
+	pthread_mutex_lock(&w->mutex);
+	slot->chunk_count = n;
+	slot->ready = seq + 1;
+	pthread_cond_broadcast(&w->compressed);
+	pthread_mutex_unlock(&w->mutex);
+	return CUSTOS_OK;
+}
+
+/* Start writeback of what libewf wrote so far, without waiting for it. */
+static void kick_writeback(custos__ewf_writer *w)
+{
+	for (;;) {
+		char path[4096];
+		size_t i = w->sync_count;
+
+		if (i >= sizeof(w->sync_fds) / sizeof(w->sync_fds[0]) - 1 || i >= 99)
+			break;
+		snprintf(path, sizeof(path), "%s.E%02zu", w->path_base, i + 1);
+		w->sync_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (w->sync_fds[i] < 0)
+			break;
+		w->sync_count++;
+	}
+	for (size_t i = 0; i < w->sync_count; i++)
+		(void)sync_file_range(w->sync_fds[i], 0, 0,
+			SYNC_FILE_RANGE_WRITE);
+}
+
+static custos_status wait_compressed(custos__ewf_writer *w, slot_out *slot,
+		uint64_t seq, custos_error *err)
+{
+	custos_status st = CUSTOS_OK;
+
+	pthread_mutex_lock(&w->mutex);
+	while (slot->ready != seq + 1) {
+		struct timespec until;
+
+		if (custos__pipeline_failed(w->pipeline)) {
+			st = custos__error_set(err, CUSTOS_ECANCELED,
+				"stopped: another stage failed");
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w->compressed, &w->mutex, &until);
+	}
+	pthread_mutex_unlock(&w->mutex);
+	return st;
+}
+
+/* The writer: hands chunks to libewf in order, from one thread. */
+static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
+		uint64_t seq, custos_error *err)
+{
+	custos__ewf_writer *w = ctx;
+	slot_out *slot = &w->slots[seq % w->buffer_count];
+	custos_status st = wait_compressed(w, slot, seq, err);
+
+	if (st != CUSTOS_OK)
+		return st;
+	for (size_t j = 0; j < slot->chunk_count; j++) {
+		const chunk_out *c = &slot->chunks[j];
+		size_t off = j * w->chunk_size;
+		libewf_error_t *e = NULL;
+		ssize_t n;
+
+		if (c->compressed) {
+			/* The stream carries its own Adler-32: no checksum. */
+			n = libewf_handle_write_chunk(w->handle, slot->data + off,
+				c->size, c->data_size, 1, NULL, 0, 0, &e);
+		} else {
+			const uint8_t *src = off + c->data_size > len
+				? w->tail : data + off;
+			uint8_t sum[4] = {
+				(uint8_t)c->adler32, (uint8_t)(c->adler32 >> 8),
+				(uint8_t)(c->adler32 >> 16),
+				(uint8_t)(c->adler32 >> 24),
+			};
+
+			n = libewf_handle_write_chunk(w->handle, src, c->size,
+				c->data_size, 0, sum, c->adler32, 1, &e);
+		}
+		if (n < 0)
+			return custos__ewf_error(err, &e, CUSTOS_EIO,
+				"cannot write to the E01");
+	}
+	w->since_writeback += len;
+	if (w->since_writeback >= WRITEBACK_INTERVAL) {
+		w->since_writeback = 0;
+		kick_writeback(w);
+	}
+	return CUSTOS_OK;
+}
+
+custos_status custos__ewf_writer_attach(custos__ewf_writer *w,
+		custos__pipeline *p, custos_error *err)
+{
+	custos_status st = CUSTOS_OK;
+
+	w->pipeline = p;
+	w->buffer_size = custos__pipeline_buffer_size(p);
+	w->buffer_count = custos__pipeline_buffer_count(p);
+	if (w->buffer_size % w->chunk_size != 0)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"buffer size is not a whole number of E01 chunks");
+	w->chunks_per_buffer = w->buffer_size / w->chunk_size;
+	w->slots = calloc(w->buffer_count, sizeof(*w->slots));
+	if (w->slots == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < w->buffer_count; i++) {
+		w->slots[i].chunks = calloc(w->chunks_per_buffer,
+			sizeof(chunk_out));
+		w->slots[i].data = w->compression == CUSTOS_COMPRESSION_NONE
+			? NULL : malloc(w->buffer_size);
+		if (w->slots[i].chunks == NULL ||
+		    (w->compression != CUSTOS_COMPRESSION_NONE &&
+		     w->slots[i].data == NULL))
+			return custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+	}
+	for (unsigned int i = 0; st == CUSTOS_OK && i < w->worker_count; i++)
+		st = custos__pipeline_add_consumer(p, consume_compress,
+			&w->workers[i], err);
+	if (st == CUSTOS_OK)
+		st = custos__pipeline_add_consumer(p, consume_write, w, err);
+	return st;
+}
+
+uint64_t custos__ewf_writer_padding(const custos__ewf_writer *w)
+{
+	return w->padding;
+}
+
+static int hex_to_bin(const char *hex, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned int v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return 0;
+		out[i] = (uint8_t)v;
+	}
+	return 1;
+}
+
+static custos_status list_files(custos__ewf_writer *w, custos_error *err)
+{
+	libewf_error_t *e = NULL;
+	char *first = custos__aprintf("%s.E01", w->path_base);
+	char **names = NULL;
+	int count = 0;
+	custos_status st = CUSTOS_OK;
+
+	if (first == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	if (libewf_glob(first, strlen(first), LIBEWF_FORMAT_UNKNOWN, &names,
+			&count, &e) != 1 || count <= 0) {
+		free(first);
+		return custos__ewf_error(err, &e, CUSTOS_EIO,
+			"cannot list the E01 segments");
+	}
+	free(first);
+	w->segments = calloc((size_t)count, sizeof(*w->segments));
+	for (int i = 0; w->segments != NULL && i < count; i++) {
+		w->segments[i] = strdup(names[i]);
+		if (w->segments[i] == NULL)
+			break;
+		w->segment_count++;
+	}
+	if (w->segment_count != (size_t)count)
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	libewf_glob_free(names, count, NULL);
+	return st;
+}
+
+custos_status custos__ewf_writer_finish(custos__ewf_writer *w,
+		const char *md5_hex, const char *sha1_hex,
+		const custos_ranges *unreadable, custos_error *err)
+{
+	libewf_error_t *e = NULL;
+	uint8_t md5[16], sha1[20];
+
+	if (!w->open)
+		return custos__error_set(err, CUSTOS_EINVAL, "E01 is closed");
+	if (!hex_to_bin(md5_hex, md5, sizeof(md5)) ||
+	    !hex_to_bin(sha1_hex, sha1, sizeof(sha1)))
+		return custos__error_set(err, CUSTOS_EINVAL, "bad hash for E01");
+	/* Hashes and acquiry errors may be set after the last chunk. */
+	if (libewf_handle_set_md5_hash(w->handle, md5, sizeof(md5), &e) != 1 ||
+	    libewf_handle_set_sha1_hash(w->handle, sha1, sizeof(sha1), &e) != 1)
+		return custos__ewf_error(err, &e, CUSTOS_EINTERNAL,
+			"cannot store the hashes in the E01");
+	for (size_t i = 0; i < custos_ranges_count(unreadable); i++) {
+		const custos_range *r = custos_ranges_get(unreadable, i);
+
+		if (libewf_handle_append_acquiry_error(w->handle, r->first_sector,
+				r->sector_count, &e) != 1)
+			return custos__ewf_error(err, &e, CUSTOS_EINTERNAL,
+				"cannot store the acquiry errors in the E01");
+	}
+	if (libewf_handle_write_finalize(w->handle, &e) < 0)
+		return custos__ewf_error(err, &e, CUSTOS_EIO, "cannot finish the E01");
+	w->open = 0;
+	if (libewf_handle_close(w->handle, &e) != 0)
+		return custos__ewf_error(err, &e, CUSTOS_EIO, "cannot close the E01");
+	return list_files(w, err);
+}
+
+static custos_status sha256_file(const char *path, char *hex,
+		custos_error *err)
+{
+	custos_digest *d = NULL;
+	uint8_t *buf = malloc(1 << 20);
+	custos_status st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || buf == NULL) {
+		st = fd < 0 ? custos__error_errno(err, errno, "cannot open %s",
+			path) : custos__error_set(err, CUSTOS_ENOMEM,
+			"out of memory");
+		goto done;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	st = custos_digest_new(&d, CUSTOS_DIGEST_SHA256, err);
+	while (st == CUSTOS_OK) {
+		ssize_t n = read(fd, buf, 1 << 20);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			st = custos__error_errno(err, errno, "cannot read %s",
+				path);
+		if (n <= 0)
+			break;
+		st = custos_digest_update(d, buf, (size_t)n, err);
+	}
+	if (st == CUSTOS_OK)
+		st = custos_digest_final_hex(d, hex, CUSTOS_DIGEST_HEX_MAX, err);
+done:
+	if (fd >= 0)
+		close(fd);
+	custos_digest_free(d);
+	free(buf);
+	return st;
+}
+
+static custos_status fsync_path(const char *path, custos_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	custos_status st = CUSTOS_OK;
+
+	if (fd < 0)
+		return custos__error_errno(err, errno, "cannot open %s", path);
+	if (fsync(fd) != 0)
+		st = custos__error_errno(err, errno, "cannot sync %s", path);
+	close(fd);
+	return st;
+}
+
+custos_status custos__ewf_writer_commit(custos__ewf_writer *w,
+		custos_error *err)
+{
+	char *dir = custos__dirname(w->output_base);
+	custos_status st = CUSTOS_OK;
+
+	if (w->open || w->segment_count == 0 || dir == NULL) {
+		free(dir);
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"the E01 is not finished");
+	}
+	w->files = calloc(w->segment_count, sizeof(*w->files));
+	if (w->files == NULL)
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	for (size_t i = 0; st == CUSTOS_OK && i < w->segment_count; i++)
+		st = fsync_path(w->segments[i], err);
+	for (size_t i = 0; st == CUSTOS_OK && i < w->segment_count; i++) {
+		file_rec *f = &w->files[i];
+		const char *name = custos__basename(w->segments[i]);
+
+		f->path = custos__aprintf("%s/%s", dir, name);
+		f->name = strdup(name);
+		if (f->path == NULL || f->name == NULL) {
+			free(f->path);
+			free(f->name);
+			st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+			break;
+		}
+		w->file_count++;
+		if (custos__path_exists(f->path))
+			st = custos__error_set(err, CUSTOS_EEXIST,
+				"%s appeared while writing; not overwriting it",
+				f->path);
+		else if (rename(w->segments[i], f->path) != 0)
+			st = custos__error_errno(err, errno, "cannot rename %s",
+				w->segments[i]);
+	}
+	if (st == CUSTOS_OK)
+		st = custos__fsync_parent(w->files[0].path, err);
+	if (st == CUSTOS_OK && rmdir(w->part_dir) != 0)
+		st = custos__error_errno(err, errno, "cannot remove %s",
+			w->part_dir);
+	/* The SHA-256 of each file as it lies on disk, for <base>.sha256. */
+	for (size_t i = 0; st == CUSTOS_OK && i < w->file_count; i++) {
+		file_rec *f = &w->files[i];
+		struct stat sb;
+
+		f->pub.path = f->path;
+		f->pub.name = f->name;
+		if (stat(f->path, &sb) == 0)
+			f->pub.size_bytes = (uint64_t)sb.st_size;
+		st = sha256_file(f->path, f->pub.sha256, err);
+	}
+	if (st == CUSTOS_OK)
+		w->committed = 1;
+	free(dir);
+	return st;
+}
+
+/* What an interrupted run left in the .part folder, for the report. */
+static void list_partial(custos__ewf_writer *w)
+{
+	const char *dirname_only = custos__basename(w->part_dir);
+
+	w->files = calloc(99, sizeof(*w->files));
+	for (size_t i = 0; w->files != NULL && i < 99; i++) {
+		file_rec *f = &w->files[w->file_count];
+		struct stat sb;
+
+		f->path = custos__aprintf("%s.E%02zu", w->path_base, i + 1);
+		if (f->path == NULL || stat(f->path, &sb) != 0) {
+			free(f->path);
+			f->path = NULL;
+			break;
+		}
+		f->name = custos__aprintf("%s/%s", dirname_only,
+			custos__basename(f->path));
+		f->pub.path = f->path;
+		f->pub.name = f->name;
+		f->pub.size_bytes = (uint64_t)sb.st_size;
+		w->file_count++;
+	}
+}
+
+size_t custos__ewf_writer_file_count(custos__ewf_writer *w)
+{
+	if (!w->committed && w->files == NULL)
+		list_partial(w);
+	return w->file_count;
+}
+
+const custos_output_file *custos__ewf_writer_file(custos__ewf_writer *w,
+		size_t i)
+{
+	return i < custos__ewf_writer_file_count(w) ? &w->files[i].pub : NULL;
+}
+
+void custos__ewf_writer_free(custos__ewf_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->handle != NULL) {
+		if (w->open)
+			libewf_handle_close(w->handle, NULL);
+		libewf_handle_free(&w->handle, NULL);
+	}
+	for (unsigned int i = 0; i < w->worker_count; i++)
+		custos__deflater_free(w->workers[i].deflater);
+	if (w->slots != NULL)
+		for (size_t i = 0; i < w->buffer_count; i++) {
+			free(w->slots[i].data);
+			free(w->slots[i].chunks);
+		}
+	free(w->slots);
+	for (size_t i = 0; i < w->sync_count; i++)
+		close(w->sync_fds[i]);
+	for (size_t i = 0; i < w->segment_count; i++)
+		free(w->segments[i]);
+	free(w->segments);
+	for (size_t i = 0; i < w->file_count; i++) {
+		free(w->files[i].path);
+		free(w->files[i].name);
+	}
+	free(w->files);
+	free(w->tail);
+	free(w->path_base);
+	free(w->output_base);
+	free(w->part_dir);
+	pthread_mutex_destroy(&w->mutex);
+	pthread_cond_destroy(&w->compressed);
+	free(w);
+}
+
