@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,8 +215,10 @@ static custos_status add_timestamp(CMS_SignerInfo *si,
 	return st;
 }
 
-custos_status custos_sign_file_to(const char *path, const char *p7s_path,
-		const custos_sign_options *o, custos_error *err)
+/* Sign the file at path, or (path NULL) the len bytes at data. */
+static custos_status sign_to(const char *path, const void *data,
+		size_t len, const char *p7s_path, const custos_sign_options *o,
+		custos_error *err)
 {
 	const unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL |
 		CMS_NOSMIMECAP;
@@ -230,7 +233,7 @@ custos_status custos_sign_file_to(const char *path, const char *p7s_path,
 	custos_status st;
 	int der_len, is_rsa;
 
-	if (path == NULL || p7s_path == NULL || o == NULL)
+	if ((path == NULL && data == NULL) || p7s_path == NULL || o == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"custos_sign_file: NULL argument");
 	if (o->version != CUSTOS_SIGN_OPTIONS_VERSION)
@@ -254,9 +257,17 @@ custos_status custos_sign_file_to(const char *path, const char *p7s_path,
 		    "certificate chain", err)) != CUSTOS_OK)
 		goto done;
 	if ((st = load_key(&key, o->key_path, o, err)) != CUSTOS_OK ||
-	    (st = check_signer(cert, key, o->cert_path, err)) != CUSTOS_OK ||
-	    (st = open_content(&content, path, err)) != CUSTOS_OK)
+	    (st = check_signer(cert, key, o->cert_path, err)) != CUSTOS_OK)
 		goto done;
+	if (path != NULL) {
+		if ((st = open_content(&content, path, err)) != CUSTOS_OK)
+			goto done;
+	} else if (len > INT32_MAX ||
+		   (content = BIO_new_mem_buf(data, (int)len)) == NULL) {
+		st = custos__error_set(err, CUSTOS_ENOMEM,
+			"cannot sign %zu bytes from memory", len);
+		goto done;
+	}
 
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ||
 	    EVP_PKEY_get_base_id(key) == EVP_PKEY_ED448) {
@@ -317,6 +328,25 @@ done:
 	sk_X509_pop_free(chain, X509_free);
 	ERR_clear_error();
 	return st;
+}
+
+custos_status custos_sign_file_to(const char *path, const char *p7s_path,
+		const custos_sign_options *o, custos_error *err)
+{
+	if (path == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"custos_sign_file: NULL argument");
+	return sign_to(path, NULL, 0, p7s_path, o, err);
+}
+
+custos_status custos_sign_buffer_to(const void *data, size_t len,
+		const char *p7s_path, const custos_sign_options *o,
+		custos_error *err)
+{
+	if (data == NULL && len > 0)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"custos_sign_buffer_to: NULL argument");
+	return sign_to(NULL, data != NULL ? data : "", len, p7s_path, o, err);
 }
 
 custos_status custos_sign_file(const char *path,

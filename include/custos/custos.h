@@ -16,5 +16,8 @@
 #include "key.h"
 #include "sign.h"
 #include "timestamp.h"
+#include "merkle.h"
+#include "note.h"
+#include "custody.h"
 
 #endif

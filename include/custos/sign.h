@@ -80,6 +80,12 @@ CUSTOS_EXTERN custos_status custos_sign_file_to(const char *path,
 		const char *p7s_path, const custos_sign_options *opts,
 		custos_error *err);
 
+/* The same over len bytes in memory (a custody-log line), writing the
+ * detached signature to p7s_path. */
+CUSTOS_EXTERN custos_status custos_sign_buffer_to(const void *data,
+		size_t len, const char *p7s_path,
+		const custos_sign_options *opts, custos_error *err);
+
 #define CUSTOS_SIGN_VERIFY_OPTIONS_VERSION 1
 
 typedef struct custos_sign_verify_options {
