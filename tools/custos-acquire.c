@@ -2,12 +2,14 @@
  * custos-acquire: image a block device, file or stdin into a raw image,
  * with its hashes and an acquisition report.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -21,7 +23,7 @@ enum {
 	OPT_SPLIT = 256, OPT_CASE, OPT_EVIDENCE, OPT_EXAMINER, OPT_DESCRIPTION,
 	OPT_NOTES, OPT_RETRIES, OPT_GRANULARITY, OPT_REQUIRE_RO, OPT_VERIFY,
 	OPT_PROGRESS, OPT_JSON, OPT_WORKERS, OPT_SIGN_KEY, OPT_SIGN_CERT,
-	OPT_SIGN_CHAIN, OPT_TSA, OPT_PASS_FILE, OPT_PASS_FD,
+	OPT_SIGN_CHAIN, OPT_TSA, OPT_PASS_FILE, OPT_PASS_FD, OPT_LOG,
 };
 
 static const cli_option options[] = {
@@ -61,6 +63,8 @@ static const cli_option options[] = {
 	 "intermediate certificates to put in the signature"},
 	{{"tsa", required_argument, NULL, OPT_TSA}, "URL",
 	 "add an RFC 3161 timestamp from this TSA (CAdES-B-T)"},
+	{{"log", required_argument, NULL, OPT_LOG}, "DIR",
+	 "append a signed \"acquired\" record to the custody log DIR"},
 	{{"passphrase-file", required_argument, NULL, OPT_PASS_FILE}, "FILE",
 	 "read the signing key's passphrase from FILE's first line"},
 	{{"passphrase-fd", required_argument, NULL, OPT_PASS_FD}, "N",
@@ -139,6 +143,48 @@ static void install_signals(void)
 /* Usage errors name the tool and point to --help. */
 #define usage_error(...) cli_usage_error(TOOL, __VA_ARGS__)
 
+/* Check the custody log before imaging, so a typo costs nothing. */
+static int log_writable(const char *dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/log.jsonl", dir);
+	if (access(path, W_OK) != 0) {
+		cli_error(TOOL, "%s is not a custody log I can append to (%s); "
+			"make one with custos-log init", dir, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
+/* The "acquired" record, signed by the same person as the report. */
+static int append_to_log(const char *dir, const char *report,
+		const custos_sign_options *sign, int quiet)
+{
+	custos_custody_actor_options actor;
+	custos_error err;
+
+	custos_custody_actor_options_init(&actor);
+	actor.key_path = sign->key_path;
+	actor.cert_path = sign->cert_path;
+	actor.chain_path = sign->chain_path;
+	actor.passphrase = sign->passphrase;
+	actor.passphrase_ctx = sign->passphrase_ctx;
+	custos_error_clear(&err);
+	if (custos_custody_append_acquired(dir, report, &actor, &err) !=
+	    CUSTOS_OK) {
+		cli_error(TOOL, "the acquisition is complete, but it could not "
+			"be recorded in the custody log: %s", err.message);
+		return -1;
+	}
+	if (!quiet) {
+		printf("custody log: ");
+		cli_fputs_safe(dir, stdout);
+		printf(" (\"acquired\" record appended)\n");
+	}
+	return 0;
+}
+
 static void print_summary(const custos_acquisition *a, const char *base)
 {
 	const custos_ranges *bad = custos_acquisition_unreadable(a);
@@ -177,6 +223,7 @@ int main(int argc, char **argv)
 	custos_error err;
 	struct option *longopts = NULL;
 	char shortopts[64];
+	const char *log_dir = NULL;
 	int quiet = 0, json = 0, progress_set = 0, c, rc;
 	custos_status st;
 
@@ -270,6 +317,7 @@ int main(int argc, char **argv)
 		case OPT_SIGN_CERT: sign.cert_path = optarg; break;
 		case OPT_SIGN_CHAIN: sign.chain_path = optarg; break;
 		case OPT_TSA: sign.tsa_url = optarg; break;
+		case OPT_LOG: log_dir = optarg; break;
 		case OPT_PASS_FILE: pass.source.file = optarg; break;
 		case OPT_PASS_FD:
 			if (!passphrase_parse_fd(optarg, &pass.source.fd)) {
@@ -328,6 +376,13 @@ int main(int argc, char **argv)
 			"--sign-cert");
 		goto usage;
 	}
+	if (log_dir != NULL && sign.key_path == NULL) {
+		usage_error("%s", "--log needs --sign-key and --sign-cert: every "
+			"custody record is signed by the person acting");
+		goto usage;
+	}
+	if (log_dir != NULL && !log_writable(log_dir))
+		return CLI_EXIT_FAILURE;
 	if (pass.source.file != NULL && pass.source.fd >= 0) {
 		usage_error("%s", "give either --passphrase-file or "
 			"--passphrase-fd");
@@ -375,6 +430,11 @@ int main(int argc, char **argv)
 	} else {
 		rc = CLI_EXIT_OK;
 	}
+	if (log_dir != NULL && acq != NULL &&
+	    (rc == CLI_EXIT_OK || rc == CLI_EXIT_NOT_CLEAN) &&
+	    append_to_log(log_dir, custos_acquisition_report_path(acq), &sign,
+			quiet || json) != 0)
+		rc = CLI_EXIT_FAILURE;
 	custos_acquisition_free(acq);
 	custos_source_free(src);
 	return rc;

@@ -292,6 +292,26 @@ if [ -n "${CUSTOS_ACQUIRE:-}" ] && [ -x "$CUSTOS_ACQUIRE" ]; then
 	expect "and no nulls or floats" test "$(jq '[.. | select(. == null or (type == "number" and . != floor))] | length' acqline)" = 0
 	expect_status 0 "the log still verifies" -- "$L" verify good
 	same_verdict good 0 "log with an acquired record"
+	# custos-acquire --log: the same record, written by the acquisition.
+	expect_status 2 "--log without a signing identity is a usage error" -- \
+		"$CUSTOS_ACQUIRE" -q --log good -o acq/x "$SOURCE_ROOT/samples/sample.img"
+	expect_status 3 "--log to a folder that is no log, before imaging" -- \
+		"$CUSTOS_ACQUIRE" -q --log nolog --sign-key "$P/examiner.key" \
+		--sign-cert "$P/examiner.pem" -o acq/y "$SOURCE_ROOT/samples/sample.img"
+	expect "nothing imaged for a bad --log" test ! -e acq/y.E01
+	before=$(wc -l < good/log.jsonl)
+	expect_status 0 "custos-acquire --log appends while acquiring" -- \
+		"$CUSTOS_ACQUIRE" -q --evidence HD-03 --sign-key "$P/examiner.key" \
+		--sign-cert "$P/examiner.pem" --log good -o acq/hd03 \
+		"$SOURCE_ROOT/samples/sample.img"
+	expect "one more record" test "$(wc -l < good/log.jsonl)" -eq $((before + 1))
+	tail -n 1 good/log.jsonl > acqline3
+	expect "it is an acquired record for HD-03" test \
+		"$(jq -r '.type + " " + .items[0]' acqline3)" = "acquired HD-03"
+	expect "it carries that report's SHA-256" test "$(jq -r .report.sha256 acqline3)" = \
+		"$(sha256sum < acq/hd03.report.json | cut -c1-64)"
+	expect_status 0 "the log verifies after custos-acquire --log" -- "$L" verify good
+	same_verdict good 0 "log with custos-acquire's record"
 fi
 
 tamper evt
