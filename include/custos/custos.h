@@ -19,5 +19,7 @@
 #include "merkle.h"
 #include "note.h"
 #include "custody.h"
+#include "age.h"
+#include "bundle.h"
 
 #endif
