@@ -839,31 +839,15 @@ static int cmd_keygen(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const cli_command commands[] = {
+		{"create", cmd_create},
+		{"verify", cmd_verify},
+		{"open", cmd_open},
+		{"receipt", cmd_receipt},
+		{"keygen", cmd_keygen},
+	};
+
 	signal(SIGPIPE, SIG_IGN);
-	if (argc < 2) {
-		usage_error("no command given (create, verify, open, receipt, "
-			"keygen)");
-		return CLI_EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		print_main_help();
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		cli_print_version(TOOL);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "create") == 0)
-		return cmd_create(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
-	if (strcmp(argv[1], "open") == 0)
-		return cmd_open(argc - 1, argv + 1);
-	if (strcmp(argv[1], "receipt") == 0)
-		return cmd_receipt(argc - 1, argv + 1);
-	if (strcmp(argv[1], "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	usage_error("unknown command '%s' (create, verify, open, receipt, "
-		"keygen)", argv[1]);
-	return CLI_EXIT_USAGE;
+	return cli_dispatch(TOOL, argc, argv, commands,
+		sizeof(commands) / sizeof(commands[0]), print_main_help);
 }

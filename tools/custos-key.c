@@ -301,22 +301,11 @@ static int cmd_show(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage_error("no command given (new, show)");
-		return CLI_EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		print_main_help();
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		cli_print_version(TOOL);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "new") == 0)
-		return cmd_new(argc - 1, argv + 1);
-	if (strcmp(argv[1], "show") == 0)
-		return cmd_show(argc - 1, argv + 1);
-	usage_error("unknown command '%s' (new, show)", argv[1]);
-	return CLI_EXIT_USAGE;
+	static const cli_command commands[] = {
+		{"new", cmd_new},
+		{"show", cmd_show},
+	};
+
+	return cli_dispatch(TOOL, argc, argv, commands,
+		sizeof(commands) / sizeof(commands[0]), print_main_help);
 }

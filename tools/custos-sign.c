@@ -482,25 +482,13 @@ usage:
 
 int main(int argc, char **argv)
 {
+	static const cli_command commands[] = {
+		{"sign", cmd_sign},
+		{"verify", cmd_verify},
+		{"timestamp", cmd_timestamp},
+	};
+
 	signal(SIGPIPE, SIG_IGN);
-	if (argc < 2) {
-		usage_error("no command given (sign, verify, timestamp)");
-		return CLI_EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		print_main_help();
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		cli_print_version(TOOL);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "sign") == 0)
-		return cmd_sign(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
-	if (strcmp(argv[1], "timestamp") == 0)
-		return cmd_timestamp(argc - 1, argv + 1);
-	usage_error("unknown command '%s' (sign, verify, timestamp)", argv[1]);
-	return CLI_EXIT_USAGE;
+	return cli_dispatch(TOOL, argc, argv, commands,
+		sizeof(commands) / sizeof(commands[0]), print_main_help);
 }

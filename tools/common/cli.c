@@ -147,6 +147,35 @@ void cli_usage_error(const char *tool, const char *fmt, ...)
 	fprintf(stderr, "Try '%s --help'.\n", tool);
 }
 
+int cli_dispatch(const char *tool, int argc, char **argv,
+		const cli_command *commands, size_t count,
+		void (*main_help)(void))
+{
+	char names[256] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < count && used < sizeof(names); i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used,
+			"%s%s", i ? ", " : "", commands[i].name);
+	if (argc < 2) {
+		cli_usage_error(tool, "no command given (%s)", names);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		main_help();
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		cli_print_version(tool);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	cli_usage_error(tool, "unknown command '%s' (%s)", argv[1], names);
+	return CLI_EXIT_USAGE;
+}
+
 int cli_exit_status(custos_status st)
 {
 	switch (st) {

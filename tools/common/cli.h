@@ -49,6 +49,21 @@ void cli_usage_error(const char *tool, const char *fmt, ...)
 /* Print untrusted text with control characters escaped as \xNN. */
 void cli_fputs_safe(const char *s, FILE *out);
 
+/* One command of a tool with several (custos-sign sign, verify ...). */
+typedef struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command */
+} cli_command;
+
+/*
+ * Run the command named by argv[1], or answer --help/-h (main_help) and
+ * --version/-V.  A missing or unknown command is a usage error naming the
+ * commands.  Returns the exit status.
+ */
+int cli_dispatch(const char *tool, int argc, char **argv,
+		const cli_command *commands, size_t count,
+		void (*main_help)(void));
+
 /* Map a library status to the tool's exit status. */
 int cli_exit_status(custos_status st);
 
