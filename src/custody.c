@@ -137,7 +137,10 @@ static const char verify_md[] =
 "## 5. Transfers\n"
 "\n"
 "Every `received` record has `answers` = {seq, sha256}: record `seq` must\n"
-"be an earlier `released` record whose line has that SHA-256.\n";
+"be an earlier `released` record whose line has that SHA-256.  A receipt of\n"
+"evidence from another state's log has instead `transfer` = {bundle_id,\n"
+"transfer_manifest_sha256}: the release is in the sender's log, and the\n"
+"SHA-256 (64 hex digits) names the signed transfer manifest it came with.\n";
 
 /* ---- small helpers ---- */
 
@@ -1412,6 +1415,7 @@ typedef struct rec {
 	char type[16];
 	char cert[HEX_SHA256];
 	int has_answers;
+	int has_transfer;  /* received from another log, via a bundle */
 	int64_t ans_seq;
 	char ans_hash[HEX_SHA256];
 	char recorded_at[CUSTOS__RFC3339_MAX];
@@ -1545,6 +1549,21 @@ static void parse_rec(loaded *L, uint64_t i)
 			"actor.cert_sha256", i);
 	else if (!custos_custody_type_known(r->type))
 		rec_fail(r, "record %" PRIu64 " has an unknown type", i);
+	{
+		/* A cross-border receipt names the bundle it came in. */
+		json_t *t = json_object_get(j, "transfer");
+		const char *id = json_string_value(json_object_get(t,
+			"bundle_id"));
+		const char *h = json_string_value(json_object_get(t,
+			"transfer_manifest_sha256"));
+		size_t k = 0;
+
+		while (h != NULL && k < 64 && ((h[k] >= '0' && h[k] <= '9') ||
+		       (h[k] >= 'a' && h[k] <= 'f')))
+			k++;
+		r->has_transfer = id != NULL && *id != '\0' && h != NULL &&
+			k == 64 && h[64] == '\0';
+	}
 	ans = json_object_get(j, "answers");
 	if (ans != NULL) {
 		json_t *as = json_object_get(ans, "seq");
@@ -2590,6 +2609,9 @@ static void check_transfers(custos_custody_verification *v,
 		const rec *a;
 
 		if (strcmp(r->type, "received") != 0)
+			continue;
+		/* Released in another state's log: nothing here to match. */
+		if (!r->has_answers && r->has_transfer)
 			continue;
 		if (!r->has_answers || r->ans_seq < 0 ||
 		    (uint64_t)r->ans_seq >= i) {

@@ -537,16 +537,29 @@ static void now_rfc3339(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int log_verified(const char *log, const custos_sign_options *so,
+static int log_receipt(const char *log, const custos_sign_options *so,
 		const custos_bundle_summary *sum, const char *receipt_sha256,
 		int clean, const char *storage)
 {
 	custos_custody_actor_options a;
 	custos_custody_event ev;
 	custos_error err;
-	json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "bundle_id",
-		sum->bundle_id, "receipt_sha256", receipt_sha256, "result",
-		clean ? "verified" : "not verified", "storage_location", storage);
+	/*
+	 * A "received" record: the matching release is in the sender's log,
+	 * so it names the bundle and its signed transfer manifest instead.
+	 */
+	int bundle = sum->transfer_manifest_sha256[0] != '\0';
+	json_t *f = json_pack("{s:s, s:s, s:s}", "receipt_sha256",
+		receipt_sha256, "result", clean ? "verified" : "not verified",
+		"storage_location", storage);
+
+	/* A plain bag came with no transfer manifest: only "verified". */
+	if (f != NULL && bundle)
+		json_object_set_new(f, "transfer", json_pack("{s:s, s:s}",
+			"bundle_id", sum->bundle_id, "transfer_manifest_sha256",
+			sum->transfer_manifest_sha256));
+	else if (f != NULL)
+		json_object_set_new(f, "bundle_id", json_string(sum->bundle_id));
 	char *fields = f ? json_dumps(f, JSON_COMPACT) : NULL;
 	const char *item = sum->bundle_id;
 	int rc = CLI_EXIT_OK;
@@ -560,7 +573,7 @@ static int log_verified(const char *log, const custos_sign_options *so,
 	a.passphrase = so->passphrase;
 	a.passphrase_ctx = so->passphrase_ctx;
 	custos_custody_event_init(&ev);
-	ev.type = "verified";
+	ev.type = bundle ? "received" : "verified";
 	ev.items = &item;
 	ev.item_count = 1;
 	ev.location = storage;
@@ -757,7 +770,7 @@ static int cmd_receipt(int argc, char **argv)
 		sha[64] = '\0';
 	}
 	if (log != NULL &&
-	    log_verified(log, &so, &sum, sha, clean, storage) != CLI_EXIT_OK) {
+	    log_receipt(log, &so, &sum, sha, clean, storage) != CLI_EXIT_OK) {
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}

@@ -276,6 +276,19 @@ expect_status 0 "openssl cms -verify: the receipt's signature" -- \
 expect_status 0 "the receiver's log verifies with the record" -- \
 	"$CUSTOS_LOG" verify receiver
 expect "the receiver's log names the bundle" grep -q "$ID2" receiver/log.jsonl
+tail -n 1 receiver/log.jsonl > recvline
+expect "the receiver records a 'received' naming the transfer manifest" test \
+	"$(jq -r '.type + " " + .transfer.bundle_id + " " + .transfer.transfer_manifest_sha256' recvline)" = \
+	"received $ID2 $(sha256sum < out/c.transfer-manifest.txt | cut -c1-64)"
+expect "the shell verifier agrees on the receiver's log" \
+	sh -c "sh '$SOURCE_ROOT/tools/verify-log.sh' receiver | grep -q '^VERIFIED'"
+# A "received" with neither a local release nor a bundle still fails.
+cp -r receiver recv-bad
+sed -i '$ s/"transfer_manifest_sha256":"[0-9a-f]*"/"transfer_manifest_sha256":"x"/' recv-bad/log.jsonl
+expect_status 1 "a received record naming no release and no bundle fails" -- \
+	"$CUSTOS_LOG" verify recv-bad
+err_matches "\\(received\\) answers no earlier released record" \
+	"... for that reason, not only its broken signature"
 expect_status 1 "receipt for a tampered bundle lists the discrepancy" -- \
 	$B receipt -i fa.key --trust $P/ca.pem -k $P/foreign-authority.key \
 	-c $P/foreign-authority.pem --officer "Test Officer" \
