@@ -37,6 +37,7 @@ static const char exit_text[] =
 enum {
 	OPT_REQUEST = 256, OPT_SPLIT, OPT_PASS_FILE, OPT_PASS_FD, OPT_TRUST,
 	OPT_LOG, OPT_OFFICER, OPT_AUTHORITY, OPT_STORAGE, OPT_RECEIVED_AT,
+	OPT_ITEM,
 };
 
 static void print_main_help(void)
@@ -86,6 +87,8 @@ static const cli_option create_options[] = {
 	 "output prefix, required"},
 	{{"log", required_argument, NULL, OPT_LOG}, "DIR",
 	 "append an 'exported' record to the custody log in DIR"},
+	{{"item", required_argument, NULL, OPT_ITEM}, "ID",
+	 "evidence item ID for that record (repeatable; default: file names)"},
 	{{"passphrase-file", required_argument, NULL, OPT_PASS_FILE}, "FILE",
 	 "read the key's passphrase from FILE's first line"},
 	{{"passphrase-fd", required_argument, NULL, OPT_PASS_FD}, "N",
@@ -95,7 +98,27 @@ static const cli_option create_options[] = {
 };
 #define CREATE_COUNT (sizeof(create_options) / sizeof(create_options[0]))
 
-static int log_exported(const char *log, const char *id,
+/* SHA-256 of a small file (the transfer manifest), or "" on failure. */
+static void small_file_sha256(const char *path, char hex[CUSTOS_DIGEST_HEX_MAX])
+{
+	char buf[1 << 16];
+	FILE *f = fopen(path, "rb");
+	size_t n = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
+
+	hex[0] = '\0';
+	if (f == NULL)
+		return;
+	if (feof(f) && !ferror(f))
+		(void)custos_digest_buffer_hex(CUSTOS_DIGEST_SHA256, buf, n, hex,
+			CUSTOS_DIGEST_HEX_MAX, NULL);
+	fclose(f);
+}
+
+/*
+ * The sender's "exported" record: the evidence IDs (or, without --item,
+ * the file names), the bundle id and its signed transfer manifest's SHA-256.
+ */
+static int log_exported(const char *log, const char *id, const char *output,
 		const custos_sign_options *so, const char *const *items,
 		size_t count)
 {
@@ -103,14 +126,28 @@ static int log_exported(const char *log, const char *id,
 	custos_custody_event ev;
 	custos_error err;
 	const char *names[64];
-	char *fields;
+	char manifest_sha[CUSTOS_DIGEST_HEX_MAX];
+	char *path = NULL, *fields = NULL;
+	json_t *f;
 
 	if (count > 64)
 		count = 64;
 	for (size_t i = 0; i < count; i++) {
-		const char *s = strrchr(items[i], '/');
-		names[i] = s ? s + 1 : items[i];
+		const char *sl = strrchr(items[i], '/');
+		names[i] = sl ? sl + 1 : items[i];
 	}
+	if (asprintf(&path, "%s.transfer-manifest.txt", output) < 0)
+		return CLI_EXIT_FAILURE;
+	small_file_sha256(path, manifest_sha);
+	free(path);
+	f = json_pack("{s:s}", "bundle_id", id);
+	if (f != NULL && manifest_sha[0] != '\0')
+		json_object_set_new(f, "transfer_manifest_sha256",
+			json_string(manifest_sha));
+	fields = f != NULL ? json_dumps(f, JSON_COMPACT) : NULL;
+	json_decref(f);
+	if (fields == NULL)
+		return CLI_EXIT_FAILURE;
 	custos_custody_actor_options_init(&a);
 	a.key_path = so->key_path;
 	a.cert_path = so->cert_path;
@@ -120,10 +157,6 @@ static int log_exported(const char *log, const char *id,
 	ev.type = "exported";
 	ev.items = names;
 	ev.item_count = count;
-	fields = malloc(strlen(id) + 32);
-	if (fields == NULL)
-		return CLI_EXIT_FAILURE;
-	snprintf(fields, strlen(id) + 32, "{\"bundle_id\":\"%s\"}", id);
 	ev.fields_json = fields;
 	if (custos_custody_append(NULL, NULL, log, &ev, &a, &err) !=
 			CUSTOS_OK) {
@@ -142,8 +175,8 @@ static int cmd_create(int argc, char **argv)
 	passphrase_source pass;
 	custos_error err;
 	struct option *longopts = NULL;
-	const char *recipients[MAX_LIST], *log = NULL;
-	size_t nrcpt = 0;
+	const char *recipients[MAX_LIST], *log = NULL, *item_ids[64];
+	size_t nrcpt = 0, nitems = 0;
 	char shortopts[64], id[CUSTOS_BUNDLE_ID_MAX];
 	int quiet = 0, c;
 	custos_status st;
@@ -183,6 +216,13 @@ static int cmd_create(int argc, char **argv)
 			break;
 		case 'o': o.output = optarg; break;
 		case OPT_LOG: log = optarg; break;
+		case OPT_ITEM:
+			if (nitems == 64) {
+				usage_error("more than 64 --item");
+				goto usage;
+			}
+			item_ids[nitems++] = optarg;
+			break;
 		case OPT_PASS_FILE: pass.file = optarg; break;
 		case OPT_PASS_FD:
 			if (!passphrase_parse_fd(optarg, &pass.fd)) {
@@ -236,7 +276,9 @@ static int cmd_create(int argc, char **argv)
 		return st == CUSTOS_EFORMAT || st == CUSTOS_EINVAL ?
 			CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 	}
-	if (log != NULL && log_exported(log, id, &so, o.items, o.item_count))
+	if (log != NULL && log_exported(log, id, o.output, &so,
+			nitems > 0 ? item_ids : o.items,
+			nitems > 0 ? nitems : o.item_count))
 		return CLI_EXIT_FAILURE;
 	if (!quiet) {
 		printf("bundle: %s\nparts: ", id);

@@ -256,10 +256,14 @@ expect "... and no folder is made" test ! -e opened3
 	-k $P/foreign-authority.key -c $P/foreign-authority.pem >/dev/null 2>&1
 expect_status 0 "create --log: bundle and 'exported' record" -- \
 	$B create --request request.json -k $P/prosecutor.key \
-	-c $P/prosecutor.pem -r "$R" --log sender -o out/c img.raw
+	-c $P/prosecutor.pem -r "$R" --log sender --item HD-01 -o out/c img.raw
 ID2=$(sed -n 's/^bundle: //p' out.txt)
 expect "the sender's log has the exported record" bash -c \
 	"tail -1 sender/log.jsonl | grep '\"type\":\"exported\"' | grep -q '$ID2'"
+tail -n 1 sender/log.jsonl > exportline
+expect "the exported record names the evidence ID and the transfer manifest" test \
+	"$(jq -r '.items[0] + " " + .transfer_manifest_sha256' exportline)" = \
+	"HD-01 $(sha256sum < out/c.transfer-manifest.txt | cut -c1-64)"
 expect_status 0 "the sender's log still verifies" -- "$CUSTOS_LOG" verify sender
 expect_status 0 "receipt: verified, signed, logged" -- $B receipt \
 	-i fa.key --trust $P/ca.pem -k $P/foreign-authority.key \
