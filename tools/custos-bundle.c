@@ -295,6 +295,37 @@ usage:
 
 /* ---- verify ---- */
 
+/*
+ * The -i IDENTITY and --trust PEM options that verify, open and receipt
+ * share.  Returns 1 when c was one of them, 0 when it was not, and -1 on a
+ * usage error, already reported.
+ */
+static int take_key_option(int c, const char *arg,
+		char idbuf[][CUSTOS_AGE_IDENTITY_MAX], const char **ids,
+		size_t *nids, const char **trust, size_t *ntrust)
+{
+	if (c == 'i') {
+		if (*nids == MAX_LIST) {
+			usage_error("more than %d identities", MAX_LIST);
+			return -1;
+		}
+		if (load_identity(arg, idbuf[*nids]) != 0)
+			return -1;
+		ids[*nids] = idbuf[*nids];
+		(*nids)++;
+		return 1;
+	}
+	if (c == OPT_TRUST) {
+		if (*ntrust == MAX_LIST) {
+			usage_error("more than %d --trust", MAX_LIST);
+			return -1;
+		}
+		trust[(*ntrust)++] = arg;
+		return 1;
+	}
+	return 0;
+}
+
 static const cli_option verify_options[] = {
 	{{"identity", required_argument, NULL, 'i'}, "FILE",
 	 "age identity file to decrypt with (repeatable)"},
@@ -327,26 +358,16 @@ static int cmd_verify(int argc, char **argv)
 	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int k = take_key_option(c, optarg, idbuf, ids, &nids, trust,
+			&ntrust);
+
+		if (k < 0) {
+			rc = CLI_EXIT_USAGE;
+			goto out;
+		}
+		if (k > 0)
+			continue;
 		switch (c) {
-		case 'i':
-			if (nids == MAX_LIST) {
-				usage_error("more than %d identities", MAX_LIST);
-				goto usage;
-			}
-			if (load_identity(optarg, idbuf[nids]) != 0) {
-				rc = CLI_EXIT_USAGE;
-				goto out;
-			}
-			ids[nids] = idbuf[nids];
-			nids++;
-			break;
-		case OPT_TRUST:
-			if (ntrust == MAX_LIST) {
-				usage_error("more than %d --trust", MAX_LIST);
-				goto usage;
-			}
-			trust[ntrust++] = optarg;
-			break;
 		case 'q': quiet = 1; break;
 		case 'h':
 			cli_print_help(stdout, TOOL " verify [-i IDENTITY] "
@@ -457,28 +478,16 @@ static int cmd_open(int argc, char **argv)
 	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int k = take_key_option(c, optarg, idbuf, ids, &nids, trust,
+			&ntrust);
+
+		if (k < 0) {
+			rc = CLI_EXIT_USAGE;
+			goto out;
+		}
+		if (k > 0)
+			continue;
 		switch (c) {
-		case 'i':
-			if (nids == MAX_LIST) {
-				usage_error("more than %d identities", MAX_LIST);
-				rc = CLI_EXIT_USAGE;
-				goto out;
-			}
-			if (load_identity(optarg, idbuf[nids]) != 0) {
-				rc = CLI_EXIT_USAGE;
-				goto out;
-			}
-			ids[nids] = idbuf[nids];
-			nids++;
-			break;
-		case OPT_TRUST:
-			if (ntrust == MAX_LIST) {
-				usage_error("more than %d --trust", MAX_LIST);
-				rc = CLI_EXIT_USAGE;
-				goto out;
-			}
-			trust[ntrust++] = optarg;
-			break;
 		case 'o': dest = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h':
@@ -661,28 +670,16 @@ static int cmd_receipt(int argc, char **argv)
 	opterr = 0;
 	now_rfc3339(now);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int k = take_key_option(c, optarg, idbuf, ids, &nids, trust,
+			&ntrust);
+
+		if (k < 0) {
+			rc = CLI_EXIT_USAGE;
+			goto out;
+		}
+		if (k > 0)
+			continue;
 		switch (c) {
-		case 'i':
-			if (nids == MAX_LIST) {
-				usage_error("more than %d identities", MAX_LIST);
-				rc = CLI_EXIT_USAGE;
-				goto out;
-			}
-			if (load_identity(optarg, idbuf[nids]) != 0) {
-				rc = CLI_EXIT_USAGE;
-				goto out;
-			}
-			ids[nids] = idbuf[nids];
-			nids++;
-			break;
-		case OPT_TRUST:
-			if (ntrust == MAX_LIST) {
-				usage_error("more than %d --trust", MAX_LIST);
-				rc = CLI_EXIT_USAGE;
-				goto out;
-			}
-			trust[ntrust++] = optarg;
-			break;
 		case 'k': so.key_path = optarg; break;
 		case 'c': so.cert_path = optarg; break;
 		case OPT_OFFICER: officer = optarg; break;
