@@ -219,59 +219,6 @@ custos_status custos__cert_from_x509(custos_cert **out, X509 *x,
 	return CUSTOS_OK;
 }
 
-custos_status custos__read_file_max(const char *path, size_t max,
-		unsigned char **data, size_t *len, const char *what,
-		custos_error *err)
-{
-	struct stat sb;
-	unsigned char *buf;
-	size_t got = 0;
-	int fd;
-
-	*data = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return custos__error_errno(err, errno, "cannot open %s %s",
-			what, path);
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return custos__error_set(err, CUSTOS_EINVAL,
-			"%s %s is not a regular file", what, path);
-	}
-	if ((uint64_t)sb.st_size > max) {
-		close(fd);
-		return custos__error_set(err, CUSTOS_ENOMEM,
-			"%s %s is larger than %zu bytes", what, path, max);
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			custos_status st = custos__error_errno(err, errno,
-				"cannot read %s %s", what, path);
-			free(buf);
-			close(fd);
-			return st;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*data = buf;
-	*len = got;
-	return CUSTOS_OK;
-}
-
 custos_status custos__load_x509(X509 **out, const char *path,
 		const char *what, custos_error *err)
 {

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "custos/cert.h"
+#include "fileio_private.h"
 #include "util_private.h"
 
 /* The largest certificate, chain, signature or token file read: 16 MiB. */
@@ -27,10 +28,6 @@ int custos__asn1_time_rfc3339(char out[CUSTOS__RFC3339_MAX],
 /* Lowercase hex of len bytes; caller frees. */
 char *custos__hex(const unsigned char *data, size_t len);
 
-/* Read a whole file of at most max bytes; caller frees *data. */
-custos_status custos__read_file_max(const char *path, size_t max,
-		unsigned char **data, size_t *len, const char *what,
-		custos_error *err);
 /* Load the first certificate of a PEM or DER file. */
 custos_status custos__load_x509(X509 **out, const char *path,
 		const char *what, custos_error *err);

@@ -585,7 +585,7 @@ fail:
 static int state_read(const char *dir, custos_merkle_state *s)
 {
 	char *path = pjoin(dir, STATE_NAME), *text = NULL, *p;
-	size_t len;
+	size_t len = 0;
 	unsigned long long size;
 	int ok = 0;
 
@@ -897,7 +897,7 @@ static custos_status append_locked(int fd, const char *dir, json_t *r,
 {
 	char *text = NULL, *line = NULL, *rel = NULL, *sigpath = NULL;
 	custos_merkle_hash leaf;
-	size_t len;
+	size_t len = 0;
 	ssize_t w;
 	custos_status st;
 
@@ -1260,7 +1260,7 @@ custos_status custos_custody_init(const char *dir, const char *origin,
 	for (size_t i = 0; list != NULL && i < trust_count; i++) {
 		char name[40], hx[HEX_SHA256];
 		char *data;
-		size_t len;
+		size_t len = 0;
 		custos_cert *c = NULL;
 
 		if ((st = custos_cert_load(&c, trust[i], err)) != CUSTOS_OK)
@@ -1342,7 +1342,7 @@ custos_status custos_custody_append_acquired(const char *log_dir,
 {
 	char *data = NULL, *fields = NULL, hx[HEX_SHA256];
 	const char *item, *case_ref;
-	size_t len;
+	size_t len = 0;
 	json_t *rep = NULL, *f = NULL, *c;
 	json_error_t je;
 	custos_custody_event ev;
@@ -2003,7 +2003,7 @@ static void check_sig(sig_ctx *c, uint64_t i)
 	unsigned char *data = NULL, md[32];
 	const unsigned char *p;
 	unsigned int mdlen = 32;
-	size_t len;
+	size_t len = 0;
 	CMS_ContentInfo *cms = NULL;
 	STACK_OF(X509) *signers = NULL, *certs = NULL, *shared = NULL;
 	BIO *content = NULL;
@@ -2158,6 +2158,7 @@ static void run_workers(sig_ctx *c)
 	worker w[MAX_THREADS];
 	int started[MAX_THREADS] = {0};
 
+	memset(w, 0, sizeof(w));
 	for (unsigned t = 0; t < c->threads; t++) {
 		w[t].c = c;
 		w[t].index = t;
@@ -2235,7 +2236,7 @@ static void vnote(custos_custody_verification *v, const char *fmt, ...)
 static custos_status read_vkey(char **vkey, const char *path,
 		custos_error *err)
 {
-	size_t len;
+	size_t len = 0;
 	custos_status st = read_text(vkey, &len, path, 4096, "verifier key",
 		err);
 
@@ -2284,7 +2285,7 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		const char *want = json_string_value(json_object_get(e,
 			"sha256"));
 		char hx[HEX_SHA256], *data = NULL;
-		size_t len;
+		size_t len = 0;
 
 		if (n == 64 || file == NULL || want == NULL ||
 		    strncmp(file, "keys/", 5) != 0 || strstr(file, "..") ||
@@ -2411,7 +2412,7 @@ static size_t load_checkpoints(checkpoint **out, const char *dir,
 	}
 	for (size_t k = 0; k < paths; k++) {
 		char *note = NULL, *corigin = NULL, safe[160];
-		size_t len, tlen;
+		size_t len = 0, tlen = 0;
 		custos_error e2;
 		checkpoint *cp = &cps[n];
 
@@ -3057,7 +3058,7 @@ static custos_status pick_checkpoint(char **note, const char *dir,
 		const checkpoint *cps, size_t ncp, custos_error *err)
 {
 	const checkpoint *best = NULL;
-	size_t len;
+	size_t len = 0;
 
 	*note = NULL;
 	if (given != NULL)

@@ -38,6 +38,9 @@ void custos_error_clear(custos_error *err)
 }
 
 static void error_vset(custos_error *err, custos_status status,
+		const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void error_vset(custos_error *err, custos_status status,
 		const char *fmt, va_list ap)
 {
 	err->status = status;

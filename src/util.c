@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "error_private.h"
+#include "fileio_private.h"
 #include "util_private.h"
 
 void custos__time_rfc3339(char out[CUSTOS__RFC3339_MAX], time_t t)
@@ -167,48 +168,14 @@ custos_status custos__fsync_parent(const char *path, custos_error *err)
 custos_status custos__write_file_atomic(const char *path, const void *data,
 		size_t len, custos_error *err)
 {
-	return custos__write_file_atomic_mode(path, data, len, 0644, err);
+	return custos__write_file_exclusive(path, data, len, 0644, err);
 }
 
 custos_status custos__write_file_atomic_mode(const char *path,
 		const void *data, size_t len, unsigned int mode,
 		custos_error *err)
 {
-	char *tmp = custos__aprintf("%s.part", path);
-	custos_status st;
-	int fd;
-
-	if (tmp == NULL)
-		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		(mode_t)mode);
-	if (fd < 0) {
-		st = custos__error_errno(err, errno, "cannot create %s", tmp);
-		free(tmp);
-		return st;
-	}
-	/* A stale .part keeps its old mode through O_TRUNC: set ours. */
-	if (fchmod(fd, (mode_t)mode) != 0) {
-		st = custos__error_errno(err, errno, "cannot set the mode of %s",
-			tmp);
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		return st;
-	}
-	st = custos__write_all(fd, data, len, tmp, err);
-	if (st == CUSTOS_OK && fsync(fd) != 0)
-		st = custos__error_errno(err, errno, "cannot sync %s", tmp);
-	if (close(fd) != 0 && st == CUSTOS_OK)
-		st = custos__error_errno(err, errno, "cannot close %s", tmp);
-	if (st == CUSTOS_OK && rename(tmp, path) != 0)
-		st = custos__error_errno(err, errno, "cannot rename %s", tmp);
-	if (st != CUSTOS_OK)
-		unlink(tmp);
-	else
-		st = custos__fsync_parent(path, err);
-	free(tmp);
-	return st;
+	return custos__write_file_exclusive(path, data, len, mode, err);
 }
 
 int custos__path_exists(const char *path)

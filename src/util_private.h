@@ -30,7 +30,8 @@ char *custos__dirname(const char *path);
 /* The last component of a path (borrowed from path). */
 const char *custos__basename(const char *path);
 
-/* Write data to <path>.part, fsync, rename to path, fsync the folder. */
+/* Write data to a private temporary file beside path, fsync, and commit it
+ * under path without replacing anything (see fileio_private.h). */
 custos_status custos__write_file_atomic(const char *path, const void *data,
 		size_t len, custos_error *err);
 /* The same, with the file created with the given mode (0600 for keys). */

@@ -45,8 +45,8 @@ static void test_multi_buffer(void)
 		"7707d6ae4e027c70eea2a935c2296f21",
 		"34aa973cd4c4daa4f61eeb2bdbad27316534016f",
 		"cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
-		"e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb"
-		"de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b",
+		("e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb"
+		 "de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b"),
 	};
 	static char chunk[7919];
 	memset(chunk, 'a', sizeof(chunk));
