@@ -46,9 +46,9 @@ void custos__custody_check_checkpoint_tsrs(custos_custody_verification *v,
 		if (st != CUSTOS_OK) {
 			char safe[256];
 
-			custos__custody_safe_text(safe, sizeof(safe), e2.message,
+			custos__safe_text(safe, sizeof(safe), e2.message,
 				strlen(e2.message));
-			custos__custody_vfail(v, "%s: its time stamp does not verify: %s",
+			custos__vfail(v, "%s: its time stamp does not verify: %s",
 				rel, safe);
 		}
 		custos_sign_verification_free(sv);
@@ -113,15 +113,15 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 
 		if (list[k] == NULL || labels[k] == NULL)
 			continue;
-		custos__custody_safe_text(safe, sizeof(safe), labels[k], strlen(labels[k]));
-		if (custos__custody_read_text(&note, &len, list[k], CUSTOS_NOTE_MAX,
+		custos__safe_text(safe, sizeof(safe), labels[k], strlen(labels[k]));
+		if (custos__read_text(&note, &len, list[k], CUSTOS_NOTE_MAX,
 				"checkpoint", &e2) != CUSTOS_OK) {
-			custos__custody_vfail(v, "%s cannot be read: %s", safe, e2.message);
+			custos__vfail(v, "%s cannot be read: %s", safe, e2.message);
 			continue;
 		}
 		if (custos_note_verify(&tlen, note, len, vkey, &e2) !=
 				CUSTOS_OK) {
-			custos__custody_vfail(v, "%s is not signed by the log key (%s): a "
+			custos__vfail(v, "%s is not signed by the log key (%s): a "
 				"wrong log key or a forged checkpoint", safe,
 				e2.message);
 			free(note);
@@ -129,12 +129,12 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 		}
 		if (custos_note_checkpoint_parse(&corigin, &cp->size,
 				cp->root, note, tlen, &e2) != CUSTOS_OK) {
-			custos__custody_vfail(v, "%s: %s", safe, e2.message);
+			custos__vfail(v, "%s: %s", safe, e2.message);
 			free(note);
 			continue;
 		}
 		if (origin == NULL || strcmp(corigin, origin) != 0) {
-			custos__custody_vfail(v, "%s is for another log (its origin is not "
+			custos__vfail(v, "%s is for another log (its origin is not "
 				"the genesis origin)", safe);
 		} else {
 			const char *base = custos__basename(list[k]);
@@ -144,7 +144,7 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 				cp->size);
 			if (strncmp(labels[k], "checkpoints/", 12) == 0 &&
 			    strcmp(base, want) != 0)
-				custos__custody_vfail(v, "%s holds a checkpoint for %" PRIu64
+				custos__vfail(v, "%s holds a checkpoint for %" PRIu64
 					" records; its name says otherwise",
 					safe, cp->size);
 			cp->label = custos__strdup(safe);
@@ -174,7 +174,7 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 	size_t m = 0, k = 0;
 
 	if (sizes == NULL || roots == NULL) {
-		custos__custody_vfail(v, "out of memory checking checkpoints");
+		custos__vfail(v, "out of memory checking checkpoints");
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -195,7 +195,7 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 		custos__custody_checkpoint *cp = &cps[i];
 
 		if (cp->size > L->n) {
-			custos__custody_vfail(v, "truncated: %s, signed by the log key, covers "
+			custos__vfail(v, "truncated: %s, signed by the log key, covers "
 				"%" PRIu64 " records but the log has only %"
 				PRIu64, cp->label, cp->size, L->n);
 			continue;
@@ -224,12 +224,12 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 				good = &cps[j];
 		}
 		if (good != NULL)
-			custos__custody_vfail(v, "fork: %s and %s are both signed by the log "
+			custos__vfail(v, "fork: %s and %s are both signed by the log "
 				"key but do not describe the same history (the "
 				"first %" PRIu64 " records differ)", a->label,
 				good->label, a->size);
 		else
-			custos__custody_vfail(v, "%s does not match the log: the tree head "
+			custos__vfail(v, "%s does not match the log: the tree head "
 				"of the first %" PRIu64 " records differs, so "
 				"records up to it were changed, removed or "
 				"reordered", a->label, a->size);

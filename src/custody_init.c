@@ -203,7 +203,7 @@ custos_status custos_custody_init(const char *dir, const char *origin,
 		if ((st = custos_cert_load(&c, trust[i], err)) != CUSTOS_OK)
 			goto done;
 		custos_cert_free(c);
-		if ((st = custos__custody_read_text(&data, &len, trust[i],
+		if ((st = custos__read_text(&data, &len, trust[i],
 				CUSTOS__PKI_FILE_MAX, "CA certificate", err)) !=
 				CUSTOS_OK)
 			goto done;

@@ -41,10 +41,10 @@ void custos__custody_hex(char out[HEX_SHA256], const unsigned char in[32]);
 void custos__custody_sha256_hex(char out[HEX_SHA256], const void *data,
 		size_t len);
 /* Text safe to put in a message: control bytes and non-ASCII as \xNN. */
-void custos__custody_safe_text(char *out, size_t cap, const char *in,
+void custos__safe_text(char *out, size_t cap, const char *in,
 		size_t len);
 /* Read a whole file of at most max bytes, NUL-terminated. */
-custos_status custos__custody_read_text(char **out, size_t *len,
+custos_status custos__read_text(char **out, size_t *len,
 		const char *path, size_t max, const char *what,
 		custos_error *err);
 /* RFC 3339 UTC (2026-11-28T16:02:46Z) to time_t; 0 if it is not. */
@@ -158,9 +158,9 @@ struct custos_custody_verification {
 };
 
 /* The first problem of record r (later ones are dropped). */
-void custos__custody_rec_fail(custos__custody_rec *r, const char *fmt, ...)
+void custos__rec_fail(custos__custody_rec *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void custos__custody_vfail(custos_custody_verification *v, const char *fmt,
+void custos__vfail(custos_custody_verification *v, const char *fmt,
 		...) __attribute__((format(printf, 2, 3)));
 /* A verifier key file, without trailing whitespace. */
 custos_status custos__custody_read_vkey(char **vkey, const char *path,

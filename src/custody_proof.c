@@ -43,7 +43,7 @@ static custos_status pick_checkpoint(char **note, const char *dir,
 
 	*note = NULL;
 	if (given != NULL)
-		return custos__custody_read_text(note, &len, given, CUSTOS_NOTE_MAX,
+		return custos__read_text(note, &len, given, CUSTOS_NOTE_MAX,
 			"checkpoint", err);
 	for (size_t i = 0; i < ncp; i++) {
 		if (exact != 0 ? cps[i].size != exact
@@ -60,7 +60,7 @@ static custos_status pick_checkpoint(char **note, const char *dir,
 			: "no checkpoint covers record %" PRIu64 " yet; make "
 			"one with custos-log checkpoint",
 			exact != 0 ? exact : want_above);
-	return custos__custody_read_text(note, &len, best->path, CUSTOS_NOTE_MAX,
+	return custos__read_text(note, &len, best->path, CUSTOS_NOTE_MAX,
 		"checkpoint", err);
 }
 
@@ -399,7 +399,7 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 			const char *t = json_string_value(json_object_get(r,
 				"type"));
 
-			custos__custody_safe_text(safe, sizeof(safe), origin, strlen(origin));
+			custos__safe_text(safe, sizeof(safe), origin, strlen(origin));
 			*summary = custos__aprintf("record %" PRIu64 " (%s) is "
 				"in log %s of %" PRIu64 " records, checkpoint "
 				"signed by the log key", index,

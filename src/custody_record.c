@@ -58,7 +58,7 @@ void custos__custody_sha256_hex(char out[HEX_SHA256], const void *data, size_t l
 
 /* Text safe to put in a message: control bytes and non-ASCII as \xNN,
  * at most max input bytes. */
-void custos__custody_safe_text(char *out, size_t cap, const char *in, size_t len)
+void custos__safe_text(char *out, size_t cap, const char *in, size_t len)
 {
 	size_t o = 0;
 
@@ -331,7 +331,7 @@ custos_status custos_custody_append_acquired(const char *log_dir,
 	if (log_dir == NULL || report_json_path == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"custos_custody_append_acquired: NULL argument");
-	if ((st = custos__custody_read_text(&data, &len, report_json_path, REPORT_MAX,
+	if ((st = custos__read_text(&data, &len, report_json_path, REPORT_MAX,
 			"acquisition report", err)) != CUSTOS_OK)
 		return st;
 	custos__custody_sha256_hex(hx, data, len);

@@ -30,7 +30,7 @@ char *custos__custody_path(const char *dir, const char *name)
 }
 
 /* Read a whole file of at most max bytes, NUL-terminated. */
-custos_status custos__custody_read_text(char **out, size_t *len, const char *path,
+custos_status custos__read_text(char **out, size_t *len, const char *path,
 		size_t max, const char *what, custos_error *err)
 {
 	unsigned char *data;
@@ -66,7 +66,7 @@ static int state_read(const char *dir, custos_merkle_state *s)
 	int ok = 0;
 
 	custos_merkle_state_init(s);
-	if (path == NULL || custos__custody_read_text(&text, &len, path, 16384, "tree state",
+	if (path == NULL || custos__read_text(&text, &len, path, 16384, "tree state",
 			NULL) != CUSTOS_OK)
 		goto done;
 	if (sscanf(text, "custos-tree-state 1\nsize %llu\n", &size) != 1)

@@ -33,7 +33,7 @@ void custos_custody_verify_options_init(custos_custody_verify_options *o)
 	o->version = CUSTOS_CUSTODY_VERIFY_OPTIONS_VERSION;
 }
 
-void custos__custody_rec_fail(custos__custody_rec *r, const char *fmt, ...)
+void custos__rec_fail(custos__custody_rec *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -66,13 +66,13 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 	custos_merkle_leaf_hash(L->leaves[i], r->line, r->len);
 	r->seq = -1;
 	if (r->len > CUSTOS_CUSTODY_LINE_MAX) {
-		custos__custody_rec_fail(r, "line %" PRIu64 " is %zu bytes long; the most is "
+		custos__rec_fail(r, "line %" PRIu64 " is %zu bytes long; the most is "
 			"%u", i, r->len, CUSTOS_CUSTODY_LINE_MAX);
 		return;
 	}
 	j = json_loadb(r->line, r->len - 1, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(j)) {
-		custos__custody_rec_fail(r, "line %" PRIu64 " is not a JSON object (%s at "
+		custos__rec_fail(r, "line %" PRIu64 " is not a JSON object (%s at "
 			"column %d): the record was changed or damaged", i,
 			j == NULL ? je.text : "another JSON value",
 			j == NULL ? je.column : 0);
@@ -82,7 +82,7 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 	again = custos__json_canonical(j);
 	if (again == NULL || strlen(again) != r->len - 1 ||
 	    memcmp(again, r->line, r->len - 1) != 0 || custos__json_has_real(j))
-		custos__custody_rec_fail(r, "line %" PRIu64 " is not in canonical form (sorted "
+		custos__rec_fail(r, "line %" PRIu64 " is not in canonical form (sorted "
 			"keys, no whitespace, no floats): it was edited", i);
 	free(again);
 	seq = json_object_get(j, "seq");
@@ -96,14 +96,14 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 		json_object_get(j, "recorded_at"));
 	if (json_integer_value(json_object_get(j, "v")) !=
 			CUSTOS_CUSTODY_FORMAT)
-		custos__custody_rec_fail(r, "record %" PRIu64 " has format version other than "
+		custos__rec_fail(r, "record %" PRIu64 " has format version other than "
 			"%d", i, CUSTOS_CUSTODY_FORMAT);
 	else if (r->seq < 0 || r->prev[0] == '\0' || r->type[0] == '\0' ||
 		 r->cert[0] == '\0')
-		custos__custody_rec_fail(r, "record %" PRIu64 " lacks seq, prev, type or "
+		custos__rec_fail(r, "record %" PRIu64 " lacks seq, prev, type or "
 			"actor.cert_sha256", i);
 	else if (!custos_custody_type_known(r->type))
-		custos__custody_rec_fail(r, "record %" PRIu64 " has an unknown type", i);
+		custos__rec_fail(r, "record %" PRIu64 " has an unknown type", i);
 	{
 		/* A cross-border receipt names the bundle it came in. */
 		json_t *t = json_object_get(j, "transfer");
@@ -172,7 +172,7 @@ static void run_workers(custos__custody_sig_ctx *c)
 			pthread_join(w[t].tid, NULL);
 }
 
-void custos__custody_vfail(custos_custody_verification *v, const char *fmt, ...)
+void custos__vfail(custos_custody_verification *v, const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -210,7 +210,7 @@ custos_status custos__custody_read_vkey(char **vkey, const char *path,
 		custos_error *err)
 {
 	size_t len = 0;
-	custos_status st = custos__custody_read_text(vkey, &len, path, 4096, "verifier key",
+	custos_status st = custos__read_text(vkey, &len, path, 4096, "verifier key",
 		err);
 
 	if (st != CUSTOS_OK)
@@ -265,9 +265,9 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		    strchr(file + 5, '/') != NULL)
 			continue;
 		owned[n] = custos__custody_path(dir, file);
-		if (owned[n] == NULL || custos__custody_read_text(&data, &len, owned[n],
+		if (owned[n] == NULL || custos__read_text(&data, &len, owned[n],
 				CUSTOS__PKI_FILE_MAX, "CA", NULL) != CUSTOS_OK) {
-			custos__custody_vfail(v, "the pinned CA certificate %s is missing",
+			custos__vfail(v, "the pinned CA certificate %s is missing",
 				file);
 			free(owned[n]);
 			continue;
@@ -275,7 +275,7 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		custos__custody_sha256_hex(hx, data, len);
 		free(data);
 		if (strcmp(hx, want) != 0) {
-			custos__custody_vfail(v, "the CA certificate %s was replaced: its "
+			custos__vfail(v, "the CA certificate %s was replaced: its "
 				"SHA-256 is not the one pinned in the genesis "
 				"record", file);
 			free(owned[n]);
@@ -286,7 +286,7 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 	}
 	if (n == 0) {
 		*store = NULL;
-		custos__custody_vfail(v, "no trusted CA: the genesis record pins none and no "
+		custos__vfail(v, "no trusted CA: the genesis record pins none and no "
 			"--trust was given; record signatures cannot be "
 			"checked");
 		return CUSTOS_OK;
@@ -310,7 +310,7 @@ static void check_chain_order(custos_custody_verification *v,
 			if (i > 0 && (uint64_t)r->seq == i - 1 &&
 			    r->len == L->recs[i - 1].len &&
 			    memcmp(r->line, L->recs[i - 1].line, r->len) == 0)
-				custos__custody_vfail(v, "line %" PRIu64 " repeats record %"
+				custos__vfail(v, "line %" PRIu64 " repeats record %"
 					PRId64 ": a duplicated line", i,
 					r->seq);
 			else if ((uint64_t)r->seq > i) {
@@ -320,34 +320,34 @@ static void check_chain_order(custos_custody_verification *v,
 					if (L->recs[k].seq == (int64_t)i)
 						break;
 				if (k < L->n)
-					custos__custody_vfail(v, "line %" PRIu64 " holds record "
+					custos__vfail(v, "line %" PRIu64 " holds record "
 						"%" PRId64 " and record %" PRIu64
 						" is at line %" PRIu64 ": the "
 						"lines were reordered", i,
 						r->seq, i, k);
 				else if ((uint64_t)r->seq == i + 1)
-					custos__custody_vfail(v, "line %" PRIu64 " holds record "
+					custos__vfail(v, "line %" PRIu64 " holds record "
 						"%" PRId64 ": record %" PRIu64
 						" was deleted", i, r->seq, i);
 				else
-					custos__custody_vfail(v, "line %" PRIu64 " holds record "
+					custos__vfail(v, "line %" PRIu64 " holds record "
 						"%" PRId64 ": records %" PRIu64
 						" to %" PRId64 " were deleted",
 						i, r->seq, i, r->seq - 1);
 			}
 			else
-				custos__custody_vfail(v, "line %" PRIu64 " holds record %"
+				custos__vfail(v, "line %" PRIu64 " holds record %"
 					PRId64 ": the lines were reordered or "
 					"duplicated", i, r->seq);
 			continue;
 		}
 		if (strcmp(r->prev, i == 0 ? empty : L->recs[i - 1].hash) != 0)
-			custos__custody_vfail(v, "record %" PRIu64 ": prev is not the SHA-256 "
+			custos__vfail(v, "record %" PRIu64 ": prev is not the SHA-256 "
 				"of line %" PRIu64 " (that line was changed, "
 				"or a line was removed or inserted before "
 				"it)", i, i == 0 ? 0 : i - 1);
 		if ((i == 0) != (strcmp(r->type, "genesis") == 0))
-			custos__custody_vfail(v, "record %" PRIu64 ": %s", i, i == 0
+			custos__vfail(v, "record %" PRIu64 ": %s", i, i == 0
 				? "the first record is not the genesis record"
 				: "a genesis record after the first");
 	}
@@ -367,19 +367,19 @@ static void check_transfers(custos_custody_verification *v,
 			continue;
 		if (!r->has_answers || r->ans_seq < 0 ||
 		    (uint64_t)r->ans_seq >= i) {
-			custos__custody_vfail(v, "record %" PRIu64 " (received) answers no "
+			custos__vfail(v, "record %" PRIu64 " (received) answers no "
 				"earlier released record", i);
 			continue;
 		}
 		a = &L->recs[r->ans_seq];
 		if (strcmp(a->type, "released") != 0)
-			custos__custody_vfail(v, "record %" PRIu64 " (received) answers record "
+			custos__vfail(v, "record %" PRIu64 " (received) answers record "
 				"%" PRId64 ", which is %s, not a release: a "
 				"receive with no matching release", i,
 				r->ans_seq, custos_custody_type_known(a->type)
 				? a->type : "not a valid record");
 		else if (strcmp(a->hash, r->ans_hash) != 0)
-			custos__custody_vfail(v, "record %" PRIu64 " (received) answers record "
+			custos__vfail(v, "record %" PRIu64 " (received) answers record "
 				"%" PRId64 " but names another SHA-256 for it",
 				i, r->ans_seq);
 	}
@@ -474,12 +474,12 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 			goto fail;
 		}
 		if (gk == NULL || strcmp(gk, vkey) != 0)
-			custos__custody_vfail(v, "wrong log key: the genesis record names a "
+			custos__vfail(v, "wrong log key: the genesis record names a "
 				"different log key than %s",
 				opts->vkey_path != NULL ? "the one you trust"
 					: "keys/log.vkey");
 		else if (strcmp(log_vkey, vkey) != 0)
-			custos__custody_vfail(v, "wrong log key: keys/log.vkey is not the "
+			custos__vfail(v, "wrong log key: keys/log.vkey is not the "
 				"log key of the genesis record");
 	}
 	if ((st = build_store(&c->store, dir, genesis, opts, v, owned,
@@ -514,7 +514,7 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 	pthread_mutex_destroy(&c->mu);
 	for (uint64_t i = 0; i < L.n; i++)
 		if (L.recs[i].problem != NULL)
-			custos__custody_vfail(v, "%s", L.recs[i].problem);
+			custos__vfail(v, "%s", L.recs[i].problem);
 	check_chain_order(v, &L);
 	check_transfers(v, &L);
 	ncp = custos__custody_load_checkpoints(&cps, dir, vkey,
@@ -528,7 +528,7 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 			(const char *const *)owned, owned_n);
 	v->checkpoints = ncp;
 	if (L.torn > 0)
-		custos__custody_vfail(v, "torn last line: %" PRIu64 " bytes after the last LF "
+		custos__vfail(v, "torn last line: %" PRIu64 " bytes after the last LF "
 			"(an interrupted append); custos-log recover moves it "
 			"to quarantine/", L.torn);
 	orphan_notes(v, dir, L.n);
@@ -634,10 +634,10 @@ custos_status custos__custody_load_checked(custos__custody_loaded *L, json_t **g
 	v.notes = notes;
 	for (uint64_t i = 0; i < L->n; i++)
 		if (L->recs[i].problem != NULL)
-			custos__custody_vfail(&v, "%s", L->recs[i].problem);
+			custos__vfail(&v, "%s", L->recs[i].problem);
 	check_chain_order(&v, L);
 	if (L->torn > 0)
-		custos__custody_vfail(&v, "the log ends in a torn line (custos-log recover)");
+		custos__vfail(&v, "the log ends in a torn line (custos-log recover)");
 	if (v.problem_total == 0 &&
 	    (st = genesis_info(genesis, L, err)) != CUSTOS_OK) {
 		custos__custody_loaded_free(L);
