@@ -17,7 +17,6 @@
 
 #define TOOL "custos-log"
 #define MAX_LIST 64
-#define FIELDS_MAX (1u << 20)
 #define PROOF_MAX (1u << 20)
 
 static const char exit_text[] =
@@ -344,107 +343,49 @@ static int fail(custos_status st, const custos_error *err)
 	return CLI_EXIT_FAILURE;
 }
 
-/* Build the extra fields: --fields FILE, then --field and the command's
- * own options.  Returns the JSON text or NULL after an error message. */
-static char *extra_fields(const args *a, json_t *own, int *rc)
+/* The extra fields (--fields FILE, --field) into a->ev; 0 or an exit
+ * status after an error message. */
+static int take_fields(args *a, char **fields)
 {
-	json_t *f = NULL;
-	char *text;
+	custos_error err;
+	custos_status st;
 
-	*rc = CLI_EXIT_OK;
-	if (a->fields_file != NULL) {
-		json_error_t je;
-		FILE *fp = fopen(a->fields_file, "rb");
-		char *buf = malloc(FIELDS_MAX + 1);
-		size_t n = 0;
-
-		if (fp == NULL || buf == NULL) {
-			cli_error(TOOL, "cannot open %s: %s", a->fields_file,
-				strerror(errno));
-			if (fp != NULL)
-				fclose(fp);
-			free(buf);
-			*rc = CLI_EXIT_FAILURE;
-			return NULL;
-		}
-		n = fread(buf, 1, FIELDS_MAX + 1, fp);
-		fclose(fp);
-		if (n > FIELDS_MAX) {
-			free(buf);
-			cli_error(TOOL, "%s is larger than 1 MiB",
-				a->fields_file);
-			*rc = CLI_EXIT_USAGE;
-			return NULL;
-		}
-		f = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
-		free(buf);
-		if (!json_is_object(f)) {
-			cli_error(TOOL, "%s is not a JSON object: %s",
-				a->fields_file, f == NULL ? je.text : "");
-			json_decref(f);
-			*rc = CLI_EXIT_USAGE;
-			return NULL;
-		}
-	} else {
-		f = json_object();
-	}
-	for (size_t i = 0; i < a->field_n; i++) {
-		const char *eq = strchr(a->field[i], '=');
-		char *k = strndup(a->field[i], (size_t)(eq - a->field[i]));
-
-		if (k != NULL)
-			json_object_set_new(f, k, json_string(eq + 1));
-		free(k);
-	}
-	if (own != NULL)
-		json_object_update(f, own);
-	text = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(f);
-	if (text == NULL) {
-		cli_error(TOOL, "the extra fields are not valid UTF-8");
-		*rc = CLI_EXIT_USAGE;
-	}
-	return text;
+	custos_error_clear(&err);
+	st = custos_custody_fields_build(fields, a->fields_file, a->field,
+		a->field_n, &err);
+	if (st != CUSTOS_OK)
+		return fail(st, &err);
+	a->ev.fields_json = *fields;
+	return 0;
 }
 
-static json_t *hashes_json(const args *a)
+static int recorded(custos_status st, const custos_error *err,
+		const args *a, const char *type, uint64_t seq, char *root)
 {
-	json_t *h = json_object();
-
-	for (size_t i = 0; i < a->hash_n; i++) {
-		const char *colon = strchr(a->hash[i], ':');
-		char *alg = strndup(a->hash[i], (size_t)(colon - a->hash[i]));
-
-		if (alg != NULL)
-			json_object_set_new(h, alg, json_string(colon + 1));
-		free(alg);
-	}
-	return h;
+	if (st != CUSTOS_OK)
+		return fail(st, err);
+	if (!a->quiet)
+		printf("recorded: %" PRIu64 " %s (tree head %s)\n", seq, type,
+			root);
+	free(root);
+	return CLI_EXIT_OK;
 }
 
-static int do_append(args *a, json_t *own)
+static int do_append(args *a)
 {
 	custos_error err;
 	uint64_t seq;
-	char *root = NULL, *fields;
+	char *root = NULL, *fields = NULL;
 	custos_status st;
 	int rc;
 
 	custos_error_clear(&err);
-	fields = extra_fields(a, own, &rc);
-	if (fields == NULL)
+	if ((rc = take_fields(a, &fields)) != 0)
 		return rc;
-	a->ev.fields_json = fields;
 	st = custos_custody_append(&seq, &root, a->dir, &a->ev, &a->actor,
 		&err);
 	free(fields);
-	if (st != CUSTOS_OK)
-		return fail(st, &err);
-	if (!a->quiet)
-		printf("recorded: %" PRIu64 " %s (tree head %s)\n", seq,
-			a->ev.type, root);
-	free(root);
-	return CLI_EXIT_OK;
+	return recorded(st, &err, a, a->ev.type, seq, root);
 }
 
 static int cmd_init(args *a)
@@ -504,12 +445,16 @@ static int cmd_record(args *a)
 		return CLI_EXIT_OK;
 	}
 	a->ev.type = a->type;
-	return do_append(a, NULL);
+	return do_append(a);
 }
 
 static int cmd_release(args *a)
 {
-	json_t *own;
+	custos_custody_release rel;
+	custos_error err;
+	uint64_t seq = 0;
+	char *root = NULL, *fields = NULL;
+	custos_status st;
 	int rc;
 
 	if (a->to == NULL || a->items_n == 0) {
@@ -518,23 +463,23 @@ static int cmd_release(args *a)
 	}
 	if (!need_actor(a))
 		return CLI_EXIT_USAGE;
-	own = json_object();
-	json_object_set_new(own, "to", json_string(a->to));
-	if (a->purpose != NULL)
-		json_object_set_new(own, "purpose", json_string(a->purpose));
-	if (a->carrier != NULL)
-		json_object_set_new(own, "carrier", json_string(a->carrier));
-	if (a->seal != NULL)
-		json_object_set_new(own, "seal_state", json_string(a->seal));
-	if (a->hash_n > 0)
-		json_object_set_new(own, "hashes", hashes_json(a));
-	a->ev.type = "released";
-	rc = do_append(a, own);
-	json_decref(own);
-	return rc;
+	if ((rc = take_fields(a, &fields)) != 0)
+		return rc;
+	custos_custody_release_init(&rel);
+	rel.to = a->to;
+	rel.purpose = a->purpose;
+	rel.carrier = a->carrier;
+	rel.seal_state = a->seal;
+	rel.hashes = a->hash;
+	rel.hash_count = a->hash_n;
+	custos_error_clear(&err);
+	st = custos_custody_append_released(&seq, &root, a->dir, &a->ev, &rel,
+		&a->actor, &err);
+	free(fields);
+	return recorded(st, &err, a, "released", seq, root);
 }
 
-/* Read the whole log (bounded), for show and receive. */
+/* Read the whole log (bounded), for show. */
 static char *read_log(const char *dir, size_t *len)
 {
 	char *path = NULL, *buf = NULL;
@@ -579,37 +524,14 @@ static char *read_log(const char *dir, size_t *len)
 	return buf;
 }
 
-/* Line seq of the log: pointer and length (with LF), or NULL. */
-static const char *find_line(const char *buf, size_t len, unsigned long seq,
-		size_t *ll)
-{
-	const char *p = buf, *end = buf + len;
-
-	for (unsigned long i = 0; p < end; i++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (nl == NULL)
-			return NULL;
-		if (i == seq) {
-			*ll = (size_t)(nl - p) + 1;
-			return p;
-		}
-		p = nl + 1;
-	}
-	return NULL;
-}
-
 static int cmd_receive(args *a)
 {
-	char *buf, hex[CUSTOS_DIGEST_HEX_MAX];
-	const char *line;
-	size_t len, ll = 0;
-	json_t *own, *rel, *disc;
-	json_error_t je;
-	const char *type;
-	char *owned[MAX_LIST + 1];
-	size_t owned_n = 0;
-	int rc;
+	custos_custody_receipt rc;
+	custos_error err;
+	uint64_t seq = 0;
+	char *root = NULL, *fields = NULL;
+	custos_status st;
+	int r;
 
 	if (!a->have_answers) {
 		cli_usage_error(TOOL, "receive needs --answers SEQ (the "
@@ -618,64 +540,21 @@ static int cmd_receive(args *a)
 	}
 	if (!need_actor(a))
 		return CLI_EXIT_USAGE;
-	buf = read_log(a->dir, &len);
-	if (buf == NULL) {
-		cli_error(TOOL, "cannot read the log in %s: %s", a->dir,
-			strerror(errno));
-		return CLI_EXIT_FAILURE;
-	}
-	line = find_line(buf, len, a->answers, &ll);
-	rel = line != NULL ? json_loadb(line, ll - 1, 0, &je) : NULL;
-	type = json_string_value(json_object_get(rel, "type"));
-	if (type == NULL || strcmp(type, "released") != 0) {
-		cli_error(TOOL, "record %lu is not a released record", 
-			a->answers);
-		json_decref(rel);
-		free(buf);
-		return CLI_EXIT_USAGE;
-	}
-	custos_digest_buffer_hex(CUSTOS_DIGEST_SHA256, line, ll, hex,
-		sizeof(hex), NULL);
-	/* Default to the released items. */
-	if (a->items_n == 0) {
-		json_t *it;
-		size_t i;
-
-		json_array_foreach(json_object_get(rel, "items"), i, it)
-			if (json_string_value(it) != NULL && a->items_n <
-					MAX_LIST &&
-			    (owned[owned_n] = strdup(json_string_value(it))) !=
-					NULL)
-				a->items[a->items_n++] = owned[owned_n++];
-		a->ev.item_count = a->items_n;
-	}
-	if (a->ev.case_ref == NULL &&
-	    json_string_value(json_object_get(rel, "case")) != NULL &&
-	    (owned[owned_n] = strdup(json_string_value(json_object_get(rel,
-		    "case")))) != NULL)
-		a->ev.case_ref = owned[owned_n++];
-	json_decref(rel);
-	free(buf);
-	own = json_object();
-	json_object_set_new(own, "answers", json_pack("{s:I,s:s}", "seq",
-		(json_int_t)a->answers, "sha256", hex));
-	if (a->seal != NULL)
-		json_object_set_new(own, "seal_state", json_string(a->seal));
-	if (a->storage != NULL)
-		json_object_set_new(own, "storage_location",
-			json_string(a->storage));
-	disc = json_array();
-	for (size_t i = 0; i < a->discrepancy_n; i++)
-		json_array_append_new(disc, json_string(a->discrepancy[i]));
-	json_object_set_new(own, "discrepancies", disc);
-	if (a->hash_n > 0)
-		json_object_set_new(own, "hashes", hashes_json(a));
-	a->ev.type = "received";
-	rc = do_append(a, own);
-	json_decref(own);
-	for (size_t i = 0; i < owned_n; i++)
-		free(owned[i]);
-	return rc;
+	if ((r = take_fields(a, &fields)) != 0)
+		return r;
+	custos_custody_receipt_init(&rc);
+	rc.answers = a->answers;
+	rc.seal_state = a->seal;
+	rc.storage_location = a->storage;
+	rc.discrepancies = a->discrepancy;
+	rc.discrepancy_count = a->discrepancy_n;
+	rc.hashes = a->hash;
+	rc.hash_count = a->hash_n;
+	custos_error_clear(&err);
+	st = custos_custody_append_received(&seq, &root, a->dir, &a->ev, &rc,
+		&a->actor, &err);
+	free(fields);
+	return recorded(st, &err, a, "received", seq, root);
 }
 
 static void put(const char *s)
@@ -870,26 +749,6 @@ static int cmd_verify(args *a)
 		? CLI_EXIT_NOT_CLEAN : CLI_EXIT_FAILURE;
 }
 
-static char *genesis_origin(const char *dir)
-{
-	char *buf, *origin = NULL;
-	size_t len, ll = 0;
-	const char *line;
-	json_t *g;
-	json_error_t je;
-
-	buf = read_log(dir, &len);
-	if (buf == NULL)
-		return NULL;
-	line = find_line(buf, len, 0, &ll);
-	g = line != NULL ? json_loadb(line, ll - 1, 0, &je) : NULL;
-	if (json_string_value(json_object_get(g, "origin")) != NULL)
-		origin = strdup(json_string_value(json_object_get(g, "origin")));
-	json_decref(g);
-	free(buf);
-	return origin;
-}
-
 static int cmd_checkpoint(args *a)
 {
 	custos_error err;
@@ -899,9 +758,10 @@ static int cmd_checkpoint(args *a)
 
 	custos_error_clear(&err);
 	if (key == NULL) {
-		char *origin = genesis_origin(a->dir);
+		char *origin = NULL;
 
-		if (origin == NULL) {
+		if (custos_custody_origin(&origin, a->dir, &err) !=
+				CUSTOS_OK) {
 			cli_error(TOOL, "cannot read the genesis record of %s",
 				a->dir);
 			return CLI_EXIT_FAILURE;

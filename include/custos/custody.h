@@ -116,6 +116,71 @@ CUSTOS_EXTERN custos_status custos_custody_append_acquired(
 		const custos_custody_actor_options *signer, custos_error *err);
 
 /*
+ * The extra fields of a record as JSON text (caller frees *out): the JSON
+ * object in fields_file (may be NULL; at most 1 MiB), then each
+ * "KEY=VALUE" of text_fields as a text field, replacing a key of the file.
+ * For custos_custody_event.fields_json.
+ */
+CUSTOS_EXTERN custos_status custos_custody_fields_build(char **out,
+		const char *fields_file, const char *const *text_fields,
+		size_t text_field_count, custos_error *err);
+
+#define CUSTOS_CUSTODY_RELEASE_VERSION 1
+
+/* A hand-over ("released"), its own fields (custos-log(5)). */
+typedef struct custos_custody_release {
+	unsigned int version;     /* CUSTOS_CUSTODY_RELEASE_VERSION */
+	const char *to;           /* to whom, required */
+	const char *purpose;      /* optional */
+	const char *carrier;      /* who carries it, optional */
+	const char *seal_state;   /* the seal and its state, optional */
+	const char *const *hashes; /* "ALG:HEX" of the item, optional */
+	size_t hash_count;
+} custos_custody_release;
+
+CUSTOS_EXTERN void custos_custody_release_init(custos_custody_release *r);
+
+/*
+ * Append a "released" record: ev's common fields and extra fields (its
+ * type is ignored) with rel's fields on top.  As custos_custody_append.
+ */
+CUSTOS_EXTERN custos_status custos_custody_append_released(uint64_t *seq,
+		char **root_b64, const char *dir, const custos_custody_event *ev,
+		const custos_custody_release *rel,
+		const custos_custody_actor_options *actor, custos_error *err);
+
+#define CUSTOS_CUSTODY_RECEIPT_VERSION 1
+
+/* A taking-over ("received") of what a "released" record handed over. */
+typedef struct custos_custody_receipt {
+	unsigned int version;     /* CUSTOS_CUSTODY_RECEIPT_VERSION */
+	uint64_t answers;         /* the released record's seq */
+	const char *seal_state;   /* optional */
+	const char *storage_location; /* where it is stored now, optional */
+	const char *const *discrepancies; /* what differs from the release */
+	size_t discrepancy_count;
+	const char *const *hashes; /* "ALG:HEX" of the item, optional */
+	size_t hash_count;
+} custos_custody_receipt;
+
+CUSTOS_EXTERN void custos_custody_receipt_init(custos_custody_receipt *r);
+
+/*
+ * Append a "received" record answering the released record rc->answers
+ * ("answers": its seq and the SHA-256 of its line); ev's items and case
+ * default to the release's.  CUSTOS_EINVAL when that record is not a
+ * release.  As custos_custody_append otherwise.
+ */
+CUSTOS_EXTERN custos_status custos_custody_append_received(uint64_t *seq,
+		char **root_b64, const char *dir, const custos_custody_event *ev,
+		const custos_custody_receipt *rc,
+		const custos_custody_actor_options *actor, custos_error *err);
+
+/* The origin named in the log's genesis record (caller frees). */
+CUSTOS_EXTERN custos_status custos_custody_origin(char **origin,
+		const char *dir, custos_error *err);
+
+/*
  * If the last line is torn (no LF), move it to quarantine/ and append a
  * "recovery" record signed by actor.  *recovered (may be NULL) is 1 then.
  */
