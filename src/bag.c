@@ -133,7 +133,8 @@ out:
 
 static int file_cmp(const void *a, const void *b)
 {
-	return strcmp(((const custos__bag_file *)a)->path, ((const custos__bag_file *)b)->path);
+	return strcmp(((const custos__bag_file *)a)->path,
+		((const custos__bag_file *)b)->path);
 }
 
 custos__bag_file *custos__bag_find(custos__bag *b, const char *path)
@@ -141,7 +142,8 @@ custos__bag_file *custos__bag_find(custos__bag *b, const char *path)
 	custos__bag_file key;
 
 	key.path = (char *)path;
-	return bsearch(&key, b->files, b->count, sizeof(custos__bag_file), file_cmp);
+	return bsearch(&key, b->files, b->count, sizeof(custos__bag_file),
+		file_cmp);
 }
 
 int custos__path_in_scope(const char *p)
@@ -303,7 +305,8 @@ static custos_status manifest_line(custos__bag *b, char *line, size_t n,
 		percent_decode(path);
 	if (strncmp(path, "./", 2) == 0)
 		path += 2;
-	if (!custos__path_in_scope(path) || (!m->tag && strncmp(path, "data/", 5) != 0))
+	if (!custos__path_in_scope(path) ||
+	    (!m->tag && strncmp(path, "data/", 5) != 0))
 		return custos__error_set(b->err, CUSTOS_EFORMAT,
 			"%s line %zu: path outside the %s", m->name, n,
 			m->tag ? "bag" : "payload (data/)");

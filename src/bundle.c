@@ -248,7 +248,8 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 			st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 			goto out;
 		}
-		st = custos__tar_add_payload(&w, id, o->items[i], rel, s256, s512, &size);
+		st = custos__tar_add_payload(&w, id, o->items[i], rel, s256, s512,
+			&size);
 		if (st == CUSTOS_OK) {
 			custos__sb_printf(&m256, "%s  %s\n", s256, rel);
 			custos__sb_printf(&m512, "%s  %s\n", s512, rel);
@@ -269,14 +270,14 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 		st = custos__error_set(err, CUSTOS_ENOMEM, "manifests too large");
 		goto out;
 	}
-	if ((st = custos__tar_add_tag(&w, id, "manifest-sha512.txt", m512.data ? m512.data :
-			"", m512.len, 1)) != CUSTOS_OK ||
-	    (st = custos__tar_add_tag(&w, id, "manifest-sha256.txt", m256.data ? m256.data :
-			"", m256.len, 1)) != CUSTOS_OK ||
-	    (st = custos__tar_add_tag(&w, id, "bag-info.txt", info.data, info.len, 1)) !=
-			CUSTOS_OK ||
-	    (st = custos__tar_add_tag(&w, id, "metadata/request.json", request, request_len,
-			1)) != CUSTOS_OK)
+	if ((st = custos__tar_add_tag(&w, id, "manifest-sha512.txt",
+			m512.data ? m512.data : "", m512.len, 1)) != CUSTOS_OK ||
+	    (st = custos__tar_add_tag(&w, id, "manifest-sha256.txt",
+			m256.data ? m256.data : "", m256.len, 1)) != CUSTOS_OK ||
+	    (st = custos__tar_add_tag(&w, id, "bag-info.txt", info.data,
+			info.len, 1)) != CUSTOS_OK ||
+	    (st = custos__tar_add_tag(&w, id, "metadata/request.json", request,
+			request_len, 1)) != CUSTOS_OK)
 		goto out;
 	{
 		json_t *ev = json_pack("{s:i, s:s, s:O}", "custos_evidence_version",
@@ -288,16 +289,17 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 			st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((st = custos__tar_add_tag(&w, id, "metadata/evidence.json", evidence_text,
-				strlen(evidence_text), 1)) != CUSTOS_OK)
+		if ((st = custos__tar_add_tag(&w, id, "metadata/evidence.json",
+				evidence_text, strlen(evidence_text), 1)) !=
+				CUSTOS_OK)
 			goto out;
 	}
 	if (w.tagmanifest.failed) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "tag manifest too large");
 		goto out;
 	}
-	if ((st = custos__tar_add_tag(&w, id, "tagmanifest-sha512.txt", w.tagmanifest.data,
-			w.tagmanifest.len, 0)) != CUSTOS_OK)
+	if ((st = custos__tar_add_tag(&w, id, "tagmanifest-sha512.txt",
+			w.tagmanifest.data, w.tagmanifest.len, 0)) != CUSTOS_OK)
 		goto out;
 	/* The sending authority signs the tag manifest (detached CAdES). */
 	p7s_path = custos__aprintf("%s/tagmanifest-sha512.txt.p7s", tmpdir);
@@ -309,8 +311,9 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 			p7s_path, o->sign, err)) != CUSTOS_OK ||
 	    (st = custos__read_small(&p7s, &p7s_len, p7s_path, P7S_MAX, err)) !=
 			CUSTOS_OK ||
-	    (st = custos__tar_add_tag(&w, id, "signature/tagmanifest-sha512.txt.p7s", p7s,
-			p7s_len, 0)) != CUSTOS_OK)
+	    (st = custos__tar_add_tag(&w, id,
+			"signature/tagmanifest-sha512.txt.p7s", p7s, p7s_len,
+			0)) != CUSTOS_OK)
 		goto out;
 	if ((st = custos__tar_writer_close(&w)) != CUSTOS_OK ||
 	    (st = custos_age_writer_finish(age, err)) != CUSTOS_OK ||

@@ -266,7 +266,8 @@ static int extract_open(custos__bag *b, const char *rel)
 
 /* Checks a tar member's name; sets *rel to the part after the bag
  * folder (NULL for the folder itself). */
-static custos_status tar_name(custos__bag *b, const char *name, const char **rel)
+static custos_status tar_name(custos__bag *b, const char *name,
+		const char **rel)
 {
 	const char *slash;
 
