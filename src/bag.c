@@ -240,6 +240,21 @@ static char *tag_text(custos__bag *b, const custos__bag_file *f,
 	return out;
 }
 
+/* A tag file's lines, in UTF-8, one by one through fn. */
+static custos_status each_tag_line(custos__bag *b, const custos__bag_file *f,
+		const char *encoding, custos__line_fn fn, void *ctx)
+{
+	char *t = tag_text(b, f, encoding);
+	custos_status st;
+
+	if (t == NULL)
+		return custos__error_set(b->err, CUSTOS_EFORMAT,
+			"%s: unreadable", f->path);
+	st = custos__each_line(b, t, fn, ctx);
+	free(t);
+	return st;
+}
+
 typedef struct manifest_ctx {
 	int alg;
 	int tag;                    /* a tag manifest */
@@ -570,22 +585,12 @@ custos_status custos__bag_check(custos__bag *b, int need_signature,
 				"duplicate member name in the bag");
 	if ((st = bagit_txt(b, &encoding)) != CUSTOS_OK)
 		goto out;
-	if ((f = custos__bag_find(b, "fetch.txt")) != NULL) {
-		char *t = tag_text(b, f, encoding);
-		if (t == NULL) {
-			st = custos__error_set(b->err, CUSTOS_EFORMAT,
-				"fetch.txt: unreadable");
-			goto out;
-		}
-		st = custos__each_line(b, t, fetch_line, &fc);
-		free(t);
-		if (st != CUSTOS_OK)
-			goto out;
-	}
+	if ((f = custos__bag_find(b, "fetch.txt")) != NULL &&
+	    (st = each_tag_line(b, f, encoding, fetch_line, &fc)) != CUSTOS_OK)
+		goto out;
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < b->count; i++) {
 			manifest_ctx m;
-			char *t;
 			int alg = manifest_alg(b->files[i].path,
 				pass ? "tagmanifest-" : "manifest-");
 			if (alg == -2)
@@ -602,14 +607,8 @@ custos_status custos__bag_check(custos__bag *b, int need_signature,
 			m.name = b->files[i].path;
 			m.fetch = fc.paths;
 			m.fetch_count = fc.count;
-			t = tag_text(b, &b->files[i], encoding);
-			if (t == NULL) {
-				st = custos__error_set(b->err, CUSTOS_EFORMAT,
-					"%s: unreadable", m.name);
-				goto out;
-			}
-			st = custos__each_line(b, t, manifest_line, &m);
-			free(t);
+			st = each_tag_line(b, &b->files[i], encoding,
+				manifest_line, &m);
 			if (st != CUSTOS_OK)
 				goto out;
 			if (!pass)
@@ -642,14 +641,7 @@ custos_status custos__bag_check(custos__bag *b, int need_signature,
 		b->payload_files++;
 	}
 	if ((f = custos__bag_find(b, "bag-info.txt")) != NULL) {
-		char *t = tag_text(b, f, encoding);
-		if (t == NULL) {
-			st = custos__error_set(b->err, CUSTOS_EFORMAT,
-				"bag-info.txt: unreadable");
-			goto out;
-		}
-		st = custos__each_line(b, t, info_line_parse, &ic);
-		free(t);
+		st = each_tag_line(b, f, encoding, info_line_parse, &ic);
 		if (st != CUSTOS_OK)
 			goto out;
 		if (ic.have_oxum && fc.count == 0 &&
