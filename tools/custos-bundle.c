@@ -7,18 +7,13 @@
  *   receipt  verify and write a signed receipt (and a custody record)
  *   keygen   make an age X25519 identity file (AGE-SECRET-KEY-1...)
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "cli.h"
 #include "passphrase.h"
@@ -97,76 +92,6 @@ static const cli_option create_options[] = {
 	{{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
 };
 #define CREATE_COUNT (sizeof(create_options) / sizeof(create_options[0]))
-
-/* SHA-256 of a small file (the transfer manifest), or "" on failure. */
-static void small_file_sha256(const char *path, char hex[CUSTOS_DIGEST_HEX_MAX])
-{
-	char buf[1 << 16];
-	FILE *f = fopen(path, "rb");
-	size_t n = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
-
-	hex[0] = '\0';
-	if (f == NULL)
-		return;
-	if (feof(f) && !ferror(f))
-		(void)custos_digest_buffer_hex(CUSTOS_DIGEST_SHA256, buf, n, hex,
-			CUSTOS_DIGEST_HEX_MAX, NULL);
-	fclose(f);
-}
-
-/*
- * The sender's "exported" record: the evidence IDs (or, without --item,
- * the file names), the bundle id and its signed transfer manifest's SHA-256.
- */
-static int log_exported(const char *log, const char *id, const char *output,
-		const custos_sign_options *so, const char *const *items,
-		size_t count)
-{
-	custos_custody_actor_options a;
-	custos_custody_event ev;
-	custos_error err;
-	const char *names[64];
-	char manifest_sha[CUSTOS_DIGEST_HEX_MAX];
-	char *path = NULL, *fields = NULL;
-	json_t *f;
-
-	if (count > 64)
-		count = 64;
-	for (size_t i = 0; i < count; i++) {
-		const char *sl = strrchr(items[i], '/');
-		names[i] = sl ? sl + 1 : items[i];
-	}
-	if (asprintf(&path, "%s.transfer-manifest.txt", output) < 0)
-		return CLI_EXIT_FAILURE;
-	small_file_sha256(path, manifest_sha);
-	free(path);
-	f = json_pack("{s:s}", "bundle_id", id);
-	if (f != NULL && manifest_sha[0] != '\0')
-		json_object_set_new(f, "transfer_manifest_sha256",
-			json_string(manifest_sha));
-	fields = f != NULL ? json_dumps(f, JSON_COMPACT) : NULL;
-	json_decref(f);
-	if (fields == NULL)
-		return CLI_EXIT_FAILURE;
-	custos_custody_actor_options_init(&a);
-	a.key_path = so->key_path;
-	a.cert_path = so->cert_path;
-	a.passphrase = so->passphrase;
-	a.passphrase_ctx = so->passphrase_ctx;
-	custos_custody_event_init(&ev);
-	ev.type = "exported";
-	ev.items = names;
-	ev.item_count = count;
-	ev.fields_json = fields;
-	if (custos_custody_append(NULL, NULL, log, &ev, &a, &err) !=
-			CUSTOS_OK) {
-		free(fields);
-		cli_error(TOOL, "custody log: %s", err.message);
-		return CLI_EXIT_FAILURE;
-	}
-	free(fields);
-	return CLI_EXIT_OK;
-}
 
 static int cmd_create(int argc, char **argv)
 {
@@ -276,10 +201,14 @@ static int cmd_create(int argc, char **argv)
 		return st == CUSTOS_EFORMAT || st == CUSTOS_EINVAL ?
 			CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 	}
-	if (log != NULL && log_exported(log, id, o.output, &so,
+	/* The 'exported' record names the --item IDs, or the file names. */
+	if (log != NULL && custos_bundle_log_exported(log, id, o.output,
 			nitems > 0 ? item_ids : o.items,
-			nitems > 0 ? nitems : o.item_count))
+			nitems > 0 ? nitems : o.item_count, &so, &err) !=
+			CUSTOS_OK) {
+		cli_error(TOOL, "%s", err.message);
 		return CLI_EXIT_FAILURE;
+	}
 	if (!quiet) {
 		printf("bundle: %s\nparts: ", id);
 		cli_fputs_safe(o.output, stdout);
@@ -579,96 +508,34 @@ static const cli_option receipt_options[] = {
 };
 #define RECEIPT_COUNT (sizeof(receipt_options) / sizeof(receipt_options[0]))
 
-static void now_rfc3339(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int log_receipt(const char *log, const custos_sign_options *so,
-		const custos_bundle_summary *sum, const char *receipt_sha256,
-		int clean, const char *storage)
-{
-	custos_custody_actor_options a;
-	custos_custody_event ev;
-	custos_error err;
-	/*
-	 * A "received" record: the matching release is in the sender's log,
-	 * so it names the bundle and its signed transfer manifest instead.
-	 */
-	int bundle = sum->transfer_manifest_sha256[0] != '\0';
-	json_t *f = json_pack("{s:s, s:s, s:s}", "receipt_sha256",
-		receipt_sha256, "result", clean ? "verified" : "not verified",
-		"storage_location", storage);
-
-	/* A plain bag came with no transfer manifest: only "verified". */
-	if (f != NULL && bundle)
-		json_object_set_new(f, "transfer", json_pack("{s:s, s:s}",
-			"bundle_id", sum->bundle_id, "transfer_manifest_sha256",
-			sum->transfer_manifest_sha256));
-	else if (f != NULL)
-		json_object_set_new(f, "bundle_id", json_string(sum->bundle_id));
-	char *fields = f ? json_dumps(f, JSON_COMPACT) : NULL;
-	const char *item = sum->bundle_id;
-	int rc = CLI_EXIT_OK;
-
-	json_decref(f);
-	if (fields == NULL)
-		return CLI_EXIT_FAILURE;
-	custos_custody_actor_options_init(&a);
-	a.key_path = so->key_path;
-	a.cert_path = so->cert_path;
-	a.passphrase = so->passphrase;
-	a.passphrase_ctx = so->passphrase_ctx;
-	custos_custody_event_init(&ev);
-	ev.type = bundle ? "received" : "verified";
-	ev.items = &item;
-	ev.item_count = 1;
-	ev.location = storage;
-	ev.fields_json = fields;
-	if (custos_custody_append(NULL, NULL, log, &ev, &a, &err) != CUSTOS_OK) {
-		cli_error(TOOL, "custody log: %s", err.message);
-		rc = CLI_EXIT_FAILURE;
-	}
-	free(fields);
-	return rc;
-}
-
 static int cmd_receipt(int argc, char **argv)
 {
 	custos_bundle_verify_options o;
+	custos_bundle_receipt_options ro;
 	custos_bundle_summary sum;
 	custos_sign_options so;
 	passphrase_source pass;
-	custos_error err;
+	custos_error err, verr;
 	struct option *longopts = NULL;
-	const char *trust[MAX_LIST], *ids[MAX_LIST], *out_path = NULL;
-	const char *officer = NULL, *authority = NULL, *storage = NULL;
-	const char *received_at = NULL, *log = NULL;
-	char idbuf[MAX_LIST][CUSTOS_AGE_IDENTITY_MAX], verified_at[32];
-	char now[32], sha[65];
+	const char *trust[MAX_LIST], *ids[MAX_LIST];
+	char idbuf[MAX_LIST][CUSTOS_AGE_IDENTITY_MAX];
 	size_t nids = 0, ntrust = 0;
 	char shortopts[64];
 	int quiet = 0, c, rc = CLI_EXIT_OK, clean;
 	custos_status st;
-	json_t *j = NULL, *disc;
-	char *text = NULL;
-	FILE *f;
 
 	custos_bundle_verify_options_init(&o);
+	custos_bundle_receipt_options_init(&ro);
 	custos_sign_options_init(&so);
 	passphrase_source_init(&pass, TOOL);
 	custos_error_clear(&err);
+	custos_error_clear(&verr);
 	if (cli_getopt_tables(receipt_options, RECEIPT_COUNT, &longopts,
 			shortopts, sizeof(shortopts)) != 0) {
 		cli_error(TOOL, "out of memory");
 		return CLI_EXIT_FAILURE;
 	}
 	opterr = 0;
-	now_rfc3339(now);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		int k = take_key_option(c, optarg, idbuf, ids, &nids, trust,
 			&ntrust);
@@ -682,12 +549,12 @@ static int cmd_receipt(int argc, char **argv)
 		switch (c) {
 		case 'k': so.key_path = optarg; break;
 		case 'c': so.cert_path = optarg; break;
-		case OPT_OFFICER: officer = optarg; break;
-		case OPT_AUTHORITY: authority = optarg; break;
-		case OPT_STORAGE: storage = optarg; break;
-		case OPT_RECEIVED_AT: received_at = optarg; break;
-		case OPT_LOG: log = optarg; break;
-		case 'o': out_path = optarg; break;
+		case OPT_OFFICER: ro.officer = optarg; break;
+		case OPT_AUTHORITY: ro.authority = optarg; break;
+		case OPT_STORAGE: ro.storage = optarg; break;
+		case OPT_RECEIVED_AT: ro.received_at = optarg; break;
+		case OPT_LOG: ro.log = optarg; break;
+		case 'o': ro.output = optarg; break;
 		case OPT_PASS_FILE: pass.file = optarg; break;
 		case OPT_PASS_FD:
 			if (!passphrase_parse_fd(optarg, &pass.fd)) {
@@ -717,9 +584,9 @@ static int cmd_receipt(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind + 1 != argc || out_path == NULL || so.key_path == NULL ||
-	    so.cert_path == NULL || officer == NULL || authority == NULL ||
-	    storage == NULL) {
+	if (optind + 1 != argc || ro.output == NULL || so.key_path == NULL ||
+	    so.cert_path == NULL || ro.officer == NULL || ro.authority == NULL ||
+	    ro.storage == NULL) {
 		usage_error("receipt needs -k, -c, --officer, --authority, "
 			"--storage, -o and one bundle");
 		rc = CLI_EXIT_USAGE;
@@ -732,98 +599,33 @@ static int cmd_receipt(int argc, char **argv)
 	o.identity_count = nids;
 	o.trust = trust;
 	o.trust_count = ntrust;
-	st = custos_bundle_verify(&sum, argv[optind], &o, &err);
+	st = custos_bundle_verify(&sum, argv[optind], &o, &verr);
 	if (st != CUSTOS_OK && st != CUSTOS_EFORMAT && st != CUSTOS_EMISMATCH &&
 	    st != CUSTOS_ENOTFOUND) {
-		cli_error(TOOL, "%s", err.message);
+		cli_error(TOOL, "%s", verr.message);
 		rc = cli_exit_status(st);
 		goto out;
 	}
+	/* A bundle that is not clean gets a receipt too, naming why. */
 	clean = st == CUSTOS_OK;
-	now_rfc3339(verified_at);
-	disc = json_array();
-	if (!clean)
-		json_array_append_new(disc, json_string(err.message));
-	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:i, "
-		"s:I, s:I, s:[s,s,s,s,s,s,s], s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
-		"custos_receipt_version", 1,
-		"bundle_id", sum.bundle_id,
-		"request_reference", sum.request_reference,
-		"transfer_manifest_sha256", sum.transfer_manifest_sha256,
-		"tag_manifest_sha512", sum.tagmanifest_sha512,
-		"hash_algorithms", "SHA-256 (parts, payload), SHA-512 (payload, "
-		"tag files)",
-		"bundle", "file", argv[optind], "encrypted",
-		sum.encrypted ? "age-encryption.org/v1 X25519" : "no",
-		"parts", (int)sum.part_count,
-		"payload_files", (json_int_t)sum.payload_files,
-		"payload_bytes", (json_int_t)sum.payload_bytes,
-		"checked", "transfer manifest signature", "part sizes and SHA-256",
-		"age decryption, authenticated to the end",
-		"tag manifest signature (CAdES)",
-		"payload SHA-256 and SHA-512 against both manifests",
-		"Payload-Oxum", "member names and types (no links, devices, "
-		"absolute paths, '..', duplicates)",
-		"result", clean ? "verified" : "not verified",
-		"discrepancies", disc,
-		"received_at", received_at ? received_at : now,
-		"verified_at", verified_at,
-		"receiving_officer", officer,
-		"receiving_authority", authority,
-		"storage_location", storage);
-	text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	if (text == NULL) {
-		cli_error(TOOL, "cannot build the receipt");
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	f = fopen(out_path, "wx");
-	if (f == NULL || fputs(text, f) == EOF || fputc('\n', f) == EOF ||
-	    fclose(f) != 0) {
-		cli_error(TOOL, "%s: cannot write (exists?)", out_path);
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	if (custos_sign_file(out_path, &so, &err) != CUSTOS_OK) {
-		cli_error(TOOL, "signing the receipt: %s", err.message);
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	{
-		unsigned char d[32];
-		size_t tl = strlen(text);
-		static const char hx[] = "0123456789abcdef";
-		char *withnl = malloc(tl + 2);
-		if (withnl == NULL) {
-			rc = CLI_EXIT_FAILURE;
-			goto out;
-		}
-		memcpy(withnl, text, tl);
-		withnl[tl] = '\n';
-		EVP_Digest(withnl, tl + 1, d, NULL, EVP_sha256(), NULL);
-		free(withnl);
-		for (int i = 0; i < 32; i++) {
-			sha[2 * i] = hx[d[i] >> 4];
-			sha[2 * i + 1] = hx[d[i] & 15];
-		}
-		sha[64] = '\0';
-	}
-	if (log != NULL &&
-	    log_receipt(log, &so, &sum, sha, clean, storage) != CLI_EXIT_OK) {
+	ro.bundle = argv[optind];
+	ro.summary = &sum;
+	ro.discrepancy = clean ? NULL : verr.message;
+	ro.sign = &so;
+	if (custos_bundle_receipt_write(NULL, &ro, &err) != CUSTOS_OK) {
+		cli_error(TOOL, "%s", err.message);
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
 	rc = clean ? CLI_EXIT_OK : CLI_EXIT_NOT_CLEAN;
 	if (!quiet) {
 		printf("%s: ", clean ? "VERIFIED" : "NOT VERIFIED");
-		cli_fputs_safe(clean ? sum.bundle_id : err.message, stdout);
+		cli_fputs_safe(clean ? sum.bundle_id : verr.message, stdout);
 		printf("\nreceipt: ");
-		cli_fputs_safe(out_path, stdout);
+		cli_fputs_safe(ro.output, stdout);
 		printf(" (signed: .p7s)\n");
 	}
 out:
-	free(text);
-	json_decref(j);
 	OPENSSL_cleanse(idbuf, sizeof(idbuf));
 	free(longopts);
 	return rc;
@@ -833,12 +635,8 @@ out:
 
 static int cmd_keygen(int argc, char **argv)
 {
-	char id[CUSTOS_AGE_IDENTITY_MAX], rcpt[CUSTOS_AGE_RECIPIENT_MAX];
-	char *text;
+	char rcpt[CUSTOS_AGE_RECIPIENT_MAX];
 	custos_error err;
-	FILE *f;
-	int fd, rc = CLI_EXIT_OK;
-	size_t len;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 			strcmp(argv[1], "-h") == 0)) {
@@ -851,39 +649,9 @@ static int cmd_keygen(int argc, char **argv)
 		usage_error("keygen needs -o FILE");
 		return CLI_EXIT_USAGE;
 	}
-	if (custos_age_keygen(id, rcpt, &err) != CUSTOS_OK) {
+	if (custos_age_identity_file_write(rcpt, argv[2], &err) != CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);
 		return CLI_EXIT_FAILURE;
-	}
-	fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		cli_error(TOOL, "%s: cannot create (exists?)", argv[2]);
-		OPENSSL_cleanse(id, sizeof(id));
-		return CLI_EXIT_FAILURE;
-	}
-	len = strlen(rcpt) + strlen(id) + 64;
-	text = malloc(len);
-	f = fdopen(fd, "w");
-	if (text == NULL || f == NULL) {
-		free(text);
-		if (f != NULL)
-			fclose(f);
-		else
-			close(fd);
-		OPENSSL_cleanse(id, sizeof(id));
-		return CLI_EXIT_FAILURE;
-	}
-	snprintf(text, len, "# public key: %s\n%s\n", rcpt, id);
-	if (fputs(text, f) == EOF)
-		rc = CLI_EXIT_FAILURE;
-	if (fclose(f) != 0)
-		rc = CLI_EXIT_FAILURE;
-	OPENSSL_cleanse(text, len);
-	OPENSSL_cleanse(id, sizeof(id));
-	free(text);
-	if (rc != CLI_EXIT_OK) {
-		cli_error(TOOL, "%s: write failed", argv[2]);
-		return rc;
 	}
 	printf("%s\n", rcpt);
 	return CLI_EXIT_OK;

@@ -67,6 +67,13 @@ CUSTOS_EXTERN custos_status custos_age_recipient_fingerprint(char out[65],
 CUSTOS_EXTERN custos_status custos_age_identity_file_read(
 		char identity[CUSTOS_AGE_IDENTITY_MAX], const char *path,
 		custos_error *err);
+/* Make a new X25519 identity and write it to the new file path (mode
+ * 0600, never over an existing file) as age-keygen does: a comment line
+ * with the public key, then the AGE-SECRET-KEY-1... line.  recipient
+ * receives the age1... public key. */
+CUSTOS_EXTERN custos_status custos_age_identity_file_write(
+		char recipient[CUSTOS_AGE_RECIPIENT_MAX], const char *path,
+		custos_error *err);
 
 /* Start an encryption to count recipients; the header is written to the
  * sink at once. */

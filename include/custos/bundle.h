@@ -105,4 +105,46 @@ CUSTOS_EXTERN custos_status custos_bundle_open(
 		const custos_bundle_verify_options *opts, const char *dest,
 		custos_error *err);
 
+/*
+ * Append the sender's 'exported' record to the custody log in log_dir,
+ * signed with sign's key and certificate: the evidence item IDs (items;
+ * a path is cut to its file name; at most 64), the bundle id and the
+ * SHA-256 of output's transfer manifest (OUT.transfer-manifest.txt).
+ */
+CUSTOS_EXTERN custos_status custos_bundle_log_exported(const char *log_dir,
+		const char *bundle_id, const char *output,
+		const char *const *items, size_t item_count,
+		const custos_sign_options *sign, custos_error *err);
+
+#define CUSTOS_BUNDLE_RECEIPT_OPTIONS_VERSION 1
+
+/* What a receipt records about one verification (custos_bundle_verify). */
+typedef struct custos_bundle_receipt_options {
+	unsigned int version;            /* CUSTOS_BUNDLE_RECEIPT_OPTIONS_VERSION */
+	const char *bundle;              /* the path verified, required */
+	const custos_bundle_summary *summary; /* what it saw, required */
+	const char *discrepancy;         /* why it failed; NULL: it passed */
+	const char *received_at;         /* RFC 3339; NULL: now */
+	const char *officer;             /* the receiving officer, required */
+	const char *authority;           /* the receiving authority, required */
+	const char *storage;             /* where the evidence is, required */
+	const custos_sign_options *sign; /* the officer's key, required */
+	const char *log;                 /* custody log folder, or NULL */
+	const char *output;              /* RECEIPT.json, required */
+} custos_bundle_receipt_options;
+
+CUSTOS_EXTERN void custos_bundle_receipt_options_init(
+		custos_bundle_receipt_options *opts);
+
+/*
+ * Write the receipt (JSON) to the new file output, sign it (output.p7s)
+ * and, with log, append to that custody log a 'received' record naming
+ * the bundle and its transfer manifest's SHA-256 (a plain bag: a
+ * 'verified' record naming the bag).  A receipt is written for a bundle
+ * that failed too, listing the discrepancy.  sha256 (may be NULL)
+ * receives the receipt's SHA-256 in hex.
+ */
+CUSTOS_EXTERN custos_status custos_bundle_receipt_write(char sha256[65],
+		const custos_bundle_receipt_options *opts, custos_error *err);
+
 #endif

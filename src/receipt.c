@@ -1,0 +1,139 @@
+/*
+ * The receiving authority's receipt for a bundle: a JSON record of what
+ * one verification saw (the bundle id, request reference, both manifests'
+ * digests, parts, payload, the checks made, the result and any
+ * discrepancy), who received it, when and where it is stored.  It is
+ * written to a new file, signed (detached CAdES, .p7s) and, on request,
+ * named in a custody record (bundle_log.c).  See custos-bundle(1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "custos/bundle.h"
+#include "custos/sign.h"
+#include "bundle_log_private.h"
+#include "bundle_private.h"
+#include "error_private.h"
+#include "fileio_private.h"
+#include "util_private.h"
+
+void custos_bundle_receipt_options_init(custos_bundle_receipt_options *opts)
+{
+	if (opts == NULL)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->version = CUSTOS_BUNDLE_RECEIPT_OPTIONS_VERSION;
+}
+
+static void now_rfc3339(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The receipt's text, ending in a newline (caller frees), or NULL. */
+static char *receipt_text(const custos_bundle_receipt_options *o,
+		const char *received_at, const char *verified_at)
+{
+	const custos_bundle_summary *sum = o->summary;
+	int clean = o->discrepancy == NULL;
+	json_t *disc = json_array(), *j;
+	char *text, *withnl = NULL;
+
+	if (!clean)
+		json_array_append_new(disc, json_string(o->discrepancy));
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:i, "
+		"s:I, s:I, s:[s,s,s,s,s,s,s], s:s, s:o, s:s, s:s, s:s, s:s, s:s}",
+		"custos_receipt_version", 1,
+		"bundle_id", sum->bundle_id,
+		"request_reference", sum->request_reference,
+		"transfer_manifest_sha256", sum->transfer_manifest_sha256,
+		"tag_manifest_sha512", sum->tagmanifest_sha512,
+		"hash_algorithms", "SHA-256 (parts, payload), SHA-512 (payload, "
+		"tag files)",
+		"bundle", "file", o->bundle, "encrypted",
+		sum->encrypted ? "age-encryption.org/v1 X25519" : "no",
+		"parts", (int)sum->part_count,
+		"payload_files", (json_int_t)sum->payload_files,
+		"payload_bytes", (json_int_t)sum->payload_bytes,
+		"checked", "transfer manifest signature", "part sizes and SHA-256",
+		"age decryption, authenticated to the end",
+		"tag manifest signature (CAdES)",
+		"payload SHA-256 and SHA-512 against both manifests",
+		"Payload-Oxum", "member names and types (no links, devices, "
+		"absolute paths, '..', duplicates)",
+		"result", clean ? "verified" : "not verified",
+		"discrepancies", disc,
+		"received_at", received_at,
+		"verified_at", verified_at,
+		"receiving_officer", o->officer,
+		"receiving_authority", o->authority,
+		"storage_location", o->storage);
+	text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(j);
+	if (text != NULL)
+		withnl = custos__aprintf("%s\n", text);
+	free(text);
+	return withnl;
+}
+
+custos_status custos_bundle_receipt_write(char sha256[65],
+		const custos_bundle_receipt_options *o, custos_error *err)
+{
+	char received_at[32], verified_at[32], sha[65];
+	unsigned char d[32];
+	char *text;
+	size_t len;
+	custos_status st;
+	int fd = -1;
+
+	if (o == NULL || o->bundle == NULL || o->summary == NULL ||
+	    o->officer == NULL || o->authority == NULL || o->storage == NULL ||
+	    o->sign == NULL || o->output == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL, "receipt: the "
+			"bundle, its summary, officer, authority, storage, signer "
+			"and output are required");
+	now_rfc3339(received_at);
+	now_rfc3339(verified_at);
+	text = receipt_text(o, o->received_at ? o->received_at : received_at,
+		verified_at);
+	if (text == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM,
+			"cannot build the receipt");
+	len = strlen(text);
+	st = custos__create_exclusive(&fd, o->output, 0666, err);
+	if (st == CUSTOS_OK)
+		st = custos__write_all(fd, text, len, o->output, err);
+	if (fd >= 0 && close(fd) != 0 && st == CUSTOS_OK)
+		st = CUSTOS_EIO;
+	if (st != CUSTOS_OK) {
+		free(text);
+		return custos__error_set(err, st, "%s: cannot write (exists?)",
+			o->output);
+	}
+	EVP_Digest(text, len, d, NULL, EVP_sha256(), NULL);
+	free(text);
+	custos__hex_into(sha, d, 32);
+	if ((st = custos_sign_file(o->output, o->sign, err)) != CUSTOS_OK) {
+		char why[CUSTOS_ERROR_MESSAGE_MAX];
+		snprintf(why, sizeof(why), "%s", err != NULL ? err->message : "?");
+		return custos__error_set(err, st, "signing the receipt: %s", why);
+	}
+	if (o->log != NULL &&
+	    (st = custos__bundle_log_received(o->log, o->summary, sha,
+			o->discrepancy == NULL, o->storage, o->sign, err)) !=
+			CUSTOS_OK)
+		return st;
+	if (sha256 != NULL)
+		memcpy(sha256, sha, sizeof(sha));
+	return CUSTOS_OK;
+}
