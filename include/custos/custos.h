@@ -19,6 +19,7 @@
 #include "merkle.h"
 #include "note.h"
 #include "custody.h"
+#include "custody_export.h"
 #include "age.h"
 #include "bundle.h"
 
