@@ -183,7 +183,7 @@ expect "the report's signature verifies" openssl cms -verify -binary -inform DER
 	-in sc.report.json.p7s -content sc.report.json -CAfile "$PKI/ca.pem" -out /dev/null
 
 # ===== 5. a full disk =====
-if [ "$(id -u)" -eq 0 ] && mkdir full && mount -t tmpfs -o size=2m tmpfs full 2>/dev/null; then
+if [ "$(id -u)" -eq 0 ] && mkdir full && mount -t tmpfs -o size=3m tmpfs full 2>/dev/null; then
 	MOUNTS+=("$WORK/full")
 	for kind in raw e01; do
 		if [ $kind = raw ]; then f="-f raw"; else f="-c none"; fi
@@ -209,7 +209,7 @@ fi
 
 # The report itself cannot be committed: its result goes to stderr.
 expect_status 3 "the report cannot be committed" -- env LD_PRELOAD="$FAILAT" \
-	FAILAT_AT=1 FAILAT_OPS=rename FAILAT_MATCH=nr.report.json \
+	FAILAT_AT=1 FAILAT_ALL=1 FAILAT_OPS=rename FAILAT_MATCH=nr.report.json \
 	"$A" -q -f raw -o nr "$SAMPLE"
 expect "no report" test ! -e nr.report.json
 expect "no image is left under a final name without a report" test ! -e nr.raw
@@ -261,7 +261,13 @@ check_outcome() { # TAG BASE STATUS KIND
 		[ "$st" -eq 3 ] || fail "$tag: aborted report but exit $st"
 		[ -e "$b.sha256" ] && fail "$tag: a checksum file for an aborted run"
 	else
-		[ "$st" -eq 0 ] || fail "$tag: report says $result but exit $st: $(head -c 200 err.txt)"
+		# A signature that could not be made is the one failure after
+		# which the (complete) report stands: its text says NOT SIGNED.
+		if [ "$st" -eq 3 ] && [ ! -e "$b.report.json.p7s" ] &&
+		   grep -q 'NOT SIGNED' "$b.report.txt" 2>/dev/null; then :
+		else
+			[ "$st" -eq 0 ] || fail "$tag: report says $result but exit $st: $(head -c 200 err.txt)"
+		fi
 		sha256sum --quiet -c "$b.sha256" > /dev/null 2>&1 || fail "$tag: sha256sum -c"
 		if [ "$kind" = e01 ]; then ewf_ok "$b.E01" || fail "$tag: ewfverify"
 		else cat $(jq -r '.image.files[].name' "$b.report.json") | cmp -s - "$SAMPLE" ||

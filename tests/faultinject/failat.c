@@ -14,6 +14,7 @@
  *                     write and read-open)
  *   FAILAT_MATCH=S    count only steps whose path contains S
  *   FAILAT_ERRNO=E    errno to fail with (a number; default EIO)
+ *   FAILAT_ALL=1      fail every counted step from the Nth on
  *   FAILAT_SIGINT=1   raise SIGINT at the Nth step instead of failing it
  *   FAILAT_LOG=FILE   append "N op path" for every counted step, and
  *                     "FAIL N op path" for the one that fails
@@ -105,7 +106,7 @@ static int step(const char *op, const char *path)
 	pthread_mutex_lock(&lock);
 	n = ++counter;
 	pthread_mutex_unlock(&lock);
-	fire = want != 0 && n == want;
+	fire = want != 0 && (n == want || (n > want && env("FAILAT_ALL")));
 	log_line(fire ? "FAIL " : "", n, op, path);
 	if (!fire)
 		return 0;
