@@ -403,11 +403,17 @@ static void disown(run *r, const char *name)
 		}
 }
 
-/* Remove a file this run created in the work folder. */
+/* Remove a file this run created in the work folder (and nothing else). */
 static void remove_own(run *r, const char *name)
 {
-	char *path = work_path(r->a, name);
+	char *path;
+	int mine = 0;
 
+	for (size_t i = 0; i < r->owned_count; i++)
+		mine |= strcmp(r->owned[i], name) == 0;
+	if (!mine)
+		return;
+	path = work_path(r->a, name);
 	if (path != NULL && unlink(path) == 0)
 		disown(r, name);
 	free(path);

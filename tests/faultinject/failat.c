@@ -114,7 +114,7 @@ static int step(const char *op, const char *path)
 		raise(SIGINT);
 		return 0;
 	}
-	errno = e ? atoi(e) : EIO;
+	errno = e ? (int)strtol(e, NULL, 10) : EIO;
 	return 1;
 }
 
