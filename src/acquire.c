@@ -1,26 +1,45 @@
 /*
- * Acquisition: read the source once, fan every buffer out to the digests and
- * the image writer, isolate bad sectors, then commit the image and write the
- * report.  An interrupted or failed run still writes a report that says
- * "aborted" and how far it got; image files then keep their ".part" names.
+ * Acquisition: claim the output name, read the source once, fan every
+ * buffer out to the digests and the image writer, isolate bad sectors,
+ * then write the report and commit everything.
+ *
+ * All the work happens in the private folder <base>.part, made with an
+ * exclusive mkdir before the source is read: it is this run's claim on the
+ * name, so a second run with the same base refuses at once.  Files in it
+ * are created exclusively, never through a symlink; at the end they are
+ * renamed beside <base> with renames that never replace, and if one step
+ * fails the steps before it are undone.  An interrupted or failed run
+ * writes a report that says "aborted", why (the first failure) and how far
+ * it got; its partial image stays in <base>.part.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "acquire_private.h"
 #include "custos/cert.h"
 #include "custos/image.h"
-#include "custos/report.h"
 #include "error_private.h"
 #include "ewf_private.h"
+#include "fileio_private.h"
 #include "pipeline_private.h"
+#include "raw_private.h"
+#include "report_private.h"
 
 #define DEFAULT_BUFFER_SIZE (1024 * 1024)
 #define DEFAULT_BUFFER_COUNT 16
 #define PROGRESS_INTERVAL 0.25
+/* Space kept free in the work folder for the report of a run that fills
+ * the disk; given back just before the report is written. */
+#define REPORT_RESERVE (1024 * 1024)
+#define RESERVE_NAME ".report-reserve"
+#define SCRATCH_NAME "sign-check"
+#define MAX_OWNED 8
 
 void custos_acquire_options_init(custos_acquire_options *opts)
 {
@@ -45,6 +64,10 @@ typedef struct run {
 	uint32_t sector;
 	double t0, last_progress;
 	uint8_t *unit;    /* scratch for bad-sector isolation */
+	int claimed;      /* we made a->work_dir */
+	/* names this run created in the work folder besides the images */
+	char *owned[MAX_OWNED];
+	size_t owned_count;
 } run;
 
 static int canceled(const run *r)
@@ -279,63 +302,397 @@ static size_t output_file_count(run *r)
 			      : custos_raw_writer_file_count(r->writer);
 }
 
-static const custos_output_file *output_file(run *r, size_t i)
+/* path: where the file lies now (in the work folder); name: final name. */
+static void output_file(run *r, size_t i, const char **path,
+		const char **name, uint64_t *size, const char **sha256)
 {
-	return r->ewf != NULL ? custos__ewf_writer_file(r->ewf, i)
-			      : custos_raw_writer_file(r->writer, i);
+	const custos_output_file *f = r->ewf != NULL
+		? custos__ewf_writer_file(r->ewf, i)
+		: custos_raw_writer_file(r->writer, i);
+
+	*path = r->ewf != NULL ? f->path
+			       : custos__raw_writer_work_path(r->writer, i);
+	*name = f->name;
+	*size = f->size_bytes;
+	*sha256 = f->sha256;
 }
 
-static custos_status record_files(run *r, int committed, custos_error *err)
+/* The name the report gives a file: its final name, or where it lies in
+ * the work folder (relative to the report's folder). */
+static custos_status name_file(custos_acquisition *a, custos__file_record *f,
+		int final, custos_error *err)
+{
+	free(f->name);
+	f->name = final || f->at_final ? strdup(custos__basename(f->final_path))
+		: custos__aprintf("%s/%s", custos__basename(a->work_dir),
+			custos__basename(f->work_path));
+	return f->name == NULL ? custos__error_set(err, CUSTOS_ENOMEM,
+		"out of memory") : CUSTOS_OK;
+}
+
+static custos_status record_files(run *r, int complete, custos_error *err)
 {
 	custos_acquisition *a = r->a;
-	size_t n = output_file_count(r);
+	size_t n = r->ewf != NULL || r->writer != NULL ? output_file_count(r)
+						       : 0;
+	char *dir = custos__dirname(a->base);
 
 	a->files = calloc(n == 0 ? 1 : n, sizeof(*a->files));
-	if (a->files == NULL)
+	if (a->files == NULL || dir == NULL) {
+		free(dir);
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < n; i++) {
-		const custos_output_file *f = output_file(r, i);
-		custos__file_record *rec = &a->files[i];
+		custos__file_record *rec = &a->files[a->file_count];
+		const char *path, *name, *sha256;
+		uint64_t size;
 
-		/* Raw files in progress keep their name with ".part" added. */
-		rec->name = committed || r->ewf != NULL ? strdup(f->name)
-			: custos__aprintf("%s.part", f->name);
-		if (rec->name == NULL)
+		output_file(r, i, &path, &name, &size, &sha256);
+		rec->work_path = strdup(path);
+		rec->final_path = custos__aprintf("%s/%s", dir, name);
+		if (rec->work_path == NULL || rec->final_path == NULL) {
+			free(rec->work_path);
+			free(rec->final_path);
+			free(dir);
 			return custos__error_set(err, CUSTOS_ENOMEM,
 				"out of memory");
+		}
 		a->file_count++;
-		rec->size_bytes = f->size_bytes;
-		if (!committed)
+		rec->size_bytes = size;
+		if (name_file(a, rec, 0, err) != CUSTOS_OK) {
+			free(dir);
+			return CUSTOS_ENOMEM;
+		}
+		if (!complete)
 			continue;
-		if (f->sha256[0] != '\0')
-			memcpy(rec->sha256, f->sha256, sizeof(rec->sha256));
+		if (sha256[0] != '\0')
+			memcpy(rec->sha256, sha256, sizeof(rec->sha256));
 		else /* one raw file: its bytes are the media bytes */
 			memcpy(rec->sha256, a->digest[CUSTOS_DIGEST_SHA256],
 				sizeof(rec->sha256));
 	}
+	free(dir);
+	return CUSTOS_OK;
+}
+
+/* --- the work folder: this run's claim on <base> --- */
+
+static char *work_path(const custos_acquisition *a, const char *name)
+{
+	return custos__aprintf("%s/%s", a->work_dir, name);
+}
+
+static void own(run *r, const char *name)
+{
+	for (size_t i = 0; i < r->owned_count; i++)
+		if (strcmp(r->owned[i], name) == 0)
+			return;
+	if (r->owned_count < MAX_OWNED &&
+	    (r->owned[r->owned_count] = strdup(name)) != NULL)
+		r->owned_count++;
+}
+
+/* A name this run created has left the work folder (committed). */
+static void disown(run *r, const char *name)
+{
+	for (size_t i = 0; i < r->owned_count; i++)
+		if (strcmp(r->owned[i], name) == 0) {
+			free(r->owned[i]);
+			r->owned[i] = r->owned[--r->owned_count];
+			return;
+		}
+}
+
+/* Remove a file this run created in the work folder (and nothing else). */
+static void remove_own(run *r, const char *name)
+{
+	char *path;
+	int mine = 0;
+
+	for (size_t i = 0; i < r->owned_count; i++)
+		mine |= strcmp(r->owned[i], name) == 0;
+	if (!mine)
+		return;
+	path = work_path(r->a, name);
+	if (path != NULL && unlink(path) == 0)
+		disown(r, name);
+	free(path);
+}
+
+/* Every name this run could commit, for the early check. */
+static custos_status check_name_free(const char *path, custos_error *err)
+{
+	if (path != NULL && custos__path_exists(path))
+		return custos__error_set(err, CUSTOS_EEXIST,
+			"%s already exists; refusing to overwrite it", path);
 	return CUSTOS_OK;
 }
 
 static custos_status check_outputs_free(custos_acquisition *a,
 		custos_error *err)
 {
-	const char *paths[] = {a->report_json_path, a->report_txt_path,
-			       a->sha256_path, a->signature_path};
+	const char *reports[] = {a->report_json_path, a->report_txt_path,
+				 a->sha256_path, a->signature_path};
+	custos_status st = CUSTOS_OK;
 
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (paths[i] != NULL && custos__path_exists(paths[i]))
-			return custos__error_set(err, CUSTOS_EEXIST,
-				"%s already exists; refusing to overwrite it",
-				paths[i]);
+	for (size_t i = 0; st == CUSTOS_OK && i < 4; i++)
+		st = check_name_free(reports[i], err);
+	/* Image names: every segment a run could make, so that a taken
+	 * name costs nothing instead of failing the commit at the end. */
+	for (int i = 1; st == CUSTOS_OK && i <= 999; i++) {
+		char *p;
+
+		if (a->format == CUSTOS_FORMAT_E01)
+			p = i > 99 ? NULL : custos__aprintf("%s.E%02d",
+				a->base, i);
+		else if (a->split_size == 0)
+			p = i > 1 ? NULL : custos__aprintf("%s.raw", a->base);
+		else
+			p = custos__aprintf("%s.%03d", a->base, i);
+		if (p == NULL)
+			break;
+		st = check_name_free(p, err);
+		free(p);
+	}
+	return st;
+}
+
+/*
+ * Claim <base>: make the private work folder (exclusive, so a second run
+ * fails here), check the output names, and set aside room for the report.
+ */
+static custos_status claim(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	custos_status st;
+	char *reserve;
+	int fd, rc;
+
+	st = custos__mkdir_exclusive(a->work_dir, 0700, err);
+	if (st == CUSTOS_EEXIST)
+		return custos__error_set(err, CUSTOS_EEXIST,
+			"%s already exists: another run is writing to %s, or "
+			"an interrupted run left it (its report says which); "
+			"nothing was touched", a->work_dir, a->base);
+	if (st != CUSTOS_OK)
+		return st;
+	r->claimed = 1;
+	st = check_outputs_free(a, err);
+	if (st != CUSTOS_OK)
+		return st;
+	reserve = work_path(a, RESERVE_NAME);
+	if (reserve == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	st = custos__create_exclusive(&fd, reserve, 0600, err);
+	if (st == CUSTOS_OK) {
+		own(r, RESERVE_NAME);
+		rc = posix_fallocate(fd, 0, REPORT_RESERVE);
+		if (rc == ENOSPC)
+			st = custos__error_errno(err, rc, "not even the report "
+				"(%d bytes) fits in %s", REPORT_RESERVE,
+				a->work_dir);
+		/* Elsewhere the reserve is a kindness, not a must. */
+		close(fd);
+	}
+	free(reserve);
+	return st;
+}
+
+/* Undo a claim that led nowhere: nothing of this run remains. */
+static void release_claim(run *r)
+{
+	while (r->owned_count > 0)
+		remove_own(r, r->owned[r->owned_count - 1]);
+	if (r->claimed)
+		(void)rmdir(r->a->work_dir); /* ours, and empty */
+	r->claimed = 0;
+}
+
+/*
+ * Before committing: the work folder holds only what this run wrote.  A
+ * file that appeared in it (by another process) is never committed.
+ */
+static custos_status check_work_dir(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	custos_status st = CUSTOS_OK;
+	struct dirent *d;
+	DIR *dir = opendir(a->work_dir);
+
+	if (dir == NULL)
+		return custos__error_errno(err, errno, "cannot read %s",
+			a->work_dir);
+	while (st == CUSTOS_OK && (d = readdir(dir)) != NULL) {
+		int known = strcmp(d->d_name, ".") == 0 ||
+			strcmp(d->d_name, "..") == 0;
+
+		for (size_t i = 0; !known && i < r->owned_count; i++)
+			known = strcmp(d->d_name, r->owned[i]) == 0;
+		for (size_t i = 0; !known && i < output_file_count(r); i++) {
+			const char *path, *name, *sha;
+			uint64_t size;
+
+			output_file(r, i, &path, &name, &size, &sha);
+			known = strcmp(d->d_name, custos__basename(path)) == 0;
+		}
+		if (!known)
+			st = custos__error_set(err, CUSTOS_EEXIST,
+				"%s/%s appeared in the work folder during the "
+				"run; this run did not write it, so nothing "
+				"was committed", a->work_dir, d->d_name);
+	}
+	closedir(dir);
+	return st;
+}
+
+/* --- the report: describe the acquisition, stage it, commit all --- */
+
+static const char *verify_name(custos_verify_result v)
+{
+	switch (v) {
+	case CUSTOS_VERIFY_NOT_RUN: return "not-run";
+	case CUSTOS_VERIFY_MATCH: return "match";
+	case CUSTOS_VERIFY_MISMATCH: return "mismatch";
+	case CUSTOS_VERIFY_FAILED: return "failed";
+	case CUSTOS_VERIFY_INTERRUPTED: return "interrupted";
+	}
+	return "unknown";
+}
+
+static const char *compression_name(const custos_acquisition *a)
+{
+	if (a->format != CUSTOS_FORMAT_E01)
+		return "none";
+	switch (a->compression) {
+	case CUSTOS_COMPRESSION_NONE: return "none";
+	case CUSTOS_COMPRESSION_FAST: return "fast";
+	case CUSTOS_COMPRESSION_BEST: return "best";
+	}
+	return "unknown";
+}
+
+/* The plain description the report module lays out. */
+static custos_status describe(const custos_acquisition *a, custos__report *d,
+		custos__report_file **files, custos_error *err)
+{
+	int e01 = a->format == CUSTOS_FORMAT_E01;
+
+	memset(d, 0, sizeof(*d));
+	*files = calloc(a->file_count + 1, sizeof(**files));
+	if (*files == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < a->file_count; i++) {
+		(*files)[i].name = a->files[i].name;
+		(*files)[i].size_bytes = a->files[i].size_bytes;
+		(*files)[i].sha256 = a->files[i].sha256;
+	}
+	d->tool_name = a->tool_name;
+	d->case_number = a->case_info.case_number;
+	d->evidence_number = a->case_info.evidence_number;
+	d->examiner = a->case_info.examiner;
+	d->description = a->case_info.description;
+	d->notes = a->case_info.notes;
+	d->source = &a->source;
+	d->format = e01 ? "e01" : "raw";
+	d->compression = compression_name(a);
+	d->split_size = a->split_size;
+	d->files = *files;
+	d->file_count = a->file_count;
+	d->chunk_size = a->source.logical_sector_size *
+		CUSTOS__EWF_SECTORS_PER_CHUNK;
+	d->padding_bytes = a->padding_bytes;
+	d->stored_md5 = a->stored_digest[CUSTOS_DIGEST_MD5];
+	d->stored_sha1 = a->stored_digest[CUSTOS_DIGEST_SHA1];
+	for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++) {
+		int on = (a->digests & CUSTOS_DIGEST_BIT(alg)) != 0;
+
+		d->hashes[alg] = on ? a->digest[alg] : NULL;
+		d->verify_hashes[alg] = on ? a->verify_digest[alg] : NULL;
+	}
+	d->unreadable = a->unreadable;
+	d->retries = a->retries;
+	d->granularity = a->granularity;
+	d->bytes_acquired = a->bytes;
+	d->duration_seconds = a->duration_seconds;
+	d->verify_requested = a->verify_requested;
+	d->verify_result = verify_name(a->verify);
+	d->verify_detail = a->verify_detail;
+	d->started_at = a->started_at;
+	d->finished_at = a->finished_at;
+	d->host = a->host;
+	d->timezone = a->timezone;
+	d->result = custos_acquire_result_name(a->result);
+	d->aborted_reason = a->abort_reason;
+	d->sign_requested = a->sign_requested;
+	d->tsa_requested = a->tsa_requested;
+	d->signed_ok = a->signed_ok;
+	d->report_json_name = custos__basename(a->report_json_path);
+	d->signature_name = a->signature_path
+		? custos__basename(a->signature_path) : NULL;
+	d->signer_subject = a->signer_subject;
+	d->signer_fingerprint = a->signer_fingerprint;
+	d->sign_error = a->sign_error;
 	return CUSTOS_OK;
 }
 
-static custos_status write_sha256_file(const custos_acquisition *a,
+static custos_status report_json(custos_acquisition *a, custos_error *err)
+{
+	custos__report d;
+	custos__report_file *files;
+	custos_status st = describe(a, &d, &files, err);
+
+	free(a->report_json);
+	a->report_json = NULL;
+	if (st == CUSTOS_OK)
+		st = custos__report_json(&a->report_json, &d, err);
+	free(files);
+	return st;
+}
+
+static custos_status report_text(custos_acquisition *a, char **out,
 		custos_error *err)
+{
+	custos__report d;
+	custos__report_file *files;
+	custos_status st = describe(a, &d, &files, err);
+
+	if (st == CUSTOS_OK)
+		st = custos__report_text(out, &d, err);
+	free(files);
+	return st;
+}
+
+/* Write a new file in the work folder (exclusively), fsync and close. */
+static custos_status stage(run *r, const char *final_path, const void *data,
+		size_t len, custos_error *err)
+{
+	const char *name = custos__basename(final_path);
+	char *path = work_path(r->a, name);
+	custos_status st;
+	int fd;
+
+	if (path == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	st = custos__create_exclusive(&fd, path, 0644, err);
+	if (st == CUSTOS_OK) {
+		own(r, name);
+		st = custos__write_all(fd, data, len, path, err);
+		if (st == CUSTOS_OK && fsync(fd) != 0)
+			st = custos__error_errno(err, errno, "cannot sync %s",
+				path);
+		if (close(fd) != 0 && st == CUSTOS_OK)
+			st = custos__error_errno(err, errno, "cannot close %s",
+				path);
+	}
+	free(path);
+	return st;
+}
+
+static custos_status sha256_text(const custos_acquisition *a, char **out,
+		size_t *len, custos_error *err)
 {
 	size_t cap = a->file_count * (CUSTOS_DIGEST_HEX_MAX + 8) + 1, used = 0;
 	char *text;
-	custos_status st;
 
 	for (size_t i = 0; i < a->file_count; i++)
 		cap += strlen(a->files[i].name);
@@ -346,57 +703,215 @@ static custos_status write_sha256_file(const custos_acquisition *a,
 	for (size_t i = 0; i < a->file_count; i++)
 		used += (size_t)snprintf(text + used, cap - used, "%s  %s\n",
 			a->files[i].sha256, a->files[i].name);
-	st = custos__write_file_atomic(a->sha256_path, text, used, err);
-	free(text);
-	return st;
+	*out = text;
+	*len = used;
+	return CUSTOS_OK;
 }
 
-static custos_status write_reports(custos_acquisition *a,
-		const custos_sign_options *sign, custos_error *err)
-{
-	char *text = NULL;
-	custos_status st, sign_st = CUSTOS_OK;
-	custos_error sign_err;
+/* One rename of the commit: from the work folder to beside <base>. */
+typedef struct step {
+	char *work, *final;
+	int *at_final;      /* set while the file lies at final */
+} step;
 
-	st = custos_report_to_json(&a->report_json, a, err);
-	if (st == CUSTOS_OK && a->result != CUSTOS_RESULT_ABORTED)
-		st = write_sha256_file(a, err);
+static custos_status commit_step(step *s, custos_error *err)
+{
+	custos_error e;
+	custos_status st = custos__commit_noreplace(s->work, s->final, &e);
+
+	/* The rename may have happened even if the fsync after it failed. */
+	*s->at_final = !custos__path_exists(s->work) &&
+		custos__path_exists(s->final);
+	if (st != CUSTOS_OK)
+		return custos__error_set(err, st, "cannot commit %s as %s: %s",
+			s->work, s->final, e.message);
+	return CUSTOS_OK;
+}
+
+/* Undo the renames done so far, last first: all or nothing. */
+static void undo_steps(step *steps, size_t n)
+{
+	while (n-- > 0)
+		if (*steps[n].at_final && custos__commit_noreplace(
+				steps[n].final, steps[n].work, NULL) ==
+				CUSTOS_OK)
+			*steps[n].at_final = 0;
+}
+
+/*
+ * Write the report files into the work folder and commit them (and, for
+ * a run that did not abort, the images and <base>.sha256 before them).
+ * On failure every rename is undone and the staged report files removed.
+ */
+static custos_status stage_and_commit(run *r, const custos_sign_options *sign,
+		custos_status *sign_st, custos_error *sign_err,
+		custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	int images = a->result != CUSTOS_RESULT_ABORTED;
+	const char *reports[4] = {NULL};
+	int committed[4] = {0};
+	step steps[1000 + 4];
+	size_t n = 0, nsteps = 0, done = 0;
+	char *text = NULL, *json_work = NULL, *sig_work = NULL;
+	size_t len = 0;
+	custos_status st = CUSTOS_OK;
+
+	a->signed_ok = 0;
+	free(a->sign_error);
+	a->sign_error = NULL;
+	*sign_st = CUSTOS_OK;
+	/* The report names the files where they lie once it is committed. */
+	for (size_t i = 0; st == CUSTOS_OK && i < a->file_count; i++)
+		st = name_file(a, &a->files[i], images, err);
 	if (st == CUSTOS_OK)
-		st = custos__write_file_atomic(a->report_json_path,
-			a->report_json, strlen(a->report_json), err);
+		st = report_json(a, err);
+	if (st == CUSTOS_OK && images) {
+		st = sha256_text(a, &text, &len, err);
+		if (st == CUSTOS_OK)
+			st = stage(r, a->sha256_path, text, len, err);
+		free(text);
+		text = NULL;
+		reports[n++] = a->sha256_path;
+	}
+	if (st == CUSTOS_OK) {
+		st = stage(r, a->report_json_path, a->report_json,
+			strlen(a->report_json), err);
+		reports[n++] = a->report_json_path;
+	}
 	/* The signature covers the JSON report's exact bytes. */
 	if (st == CUSTOS_OK && sign != NULL) {
-		sign_st = custos_sign_file_to(a->report_json_path,
-			a->signature_path, sign, &sign_err);
-		a->signed_ok = sign_st == CUSTOS_OK;
-		if (!a->signed_ok)
-			a->sign_error = custos__strdup(sign_err.message);
+		json_work = work_path(a, custos__basename(a->report_json_path));
+		sig_work = work_path(a, custos__basename(a->signature_path));
+		if (json_work == NULL || sig_work == NULL)
+			st = custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		else
+			*sign_st = custos_sign_file_to(json_work, sig_work,
+				sign, sign_err);
+		if (st == CUSTOS_OK && custos__path_exists(sig_work))
+			own(r, custos__basename(a->signature_path));
+		a->signed_ok = st == CUSTOS_OK && *sign_st == CUSTOS_OK;
+		if (st == CUSTOS_OK && !a->signed_ok)
+			a->sign_error = custos__strdup(sign_err->message);
+		if (a->signed_ok)
+			reports[n++] = a->signature_path;
 	}
 	/* The text says who signed, or that signing failed. */
 	if (st == CUSTOS_OK)
-		st = custos_report_to_text(&text, a, err);
-	if (st == CUSTOS_OK)
-		st = custos__write_file_atomic(a->report_txt_path, text,
-			strlen(text), err);
+		st = report_text(a, &text, err);
+	if (st == CUSTOS_OK) {
+		st = stage(r, a->report_txt_path, text, strlen(text), err);
+		reports[n++] = a->report_txt_path;
+	}
 	free(text);
-	if (st == CUSTOS_OK && sign_st != CUSTOS_OK) {
-		st = sign_st;
+	free(json_work);
+	free(sig_work);
+
+	/* The plan: images, checksums, JSON report, signature, text. */
+	for (size_t i = 0; st == CUSTOS_OK && images && i < a->file_count;
+	     i++) {
+		steps[nsteps].work = a->files[i].work_path;
+		steps[nsteps].final = a->files[i].final_path;
+		steps[nsteps].at_final = &a->files[i].at_final;
+		nsteps++;
+	}
+	for (size_t i = 0; st == CUSTOS_OK && i < n; i++) {
+		steps[nsteps].work = work_path(a, custos__basename(reports[i]));
+		steps[nsteps].final = (char *)reports[i];
+		steps[nsteps].at_final = &committed[i];
+		if (steps[nsteps].work == NULL)
+			st = custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		nsteps++;
+	}
+	for (; st == CUSTOS_OK && done < nsteps; done++)
+		st = commit_step(&steps[done], err);
+	if (st != CUSTOS_OK) {
+		undo_steps(steps, done);
+		/* Staged report files go: an aborted report replaces them. */
+		for (size_t i = 0; i < n; i++)
+			if (!committed[i])
+				remove_own(r, custos__basename(reports[i]));
+		if (a->signature_path != NULL && !a->signed_ok)
+			remove_own(r, custos__basename(a->signature_path));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			disown(r, custos__basename(reports[i]));
+	}
+	for (size_t i = images ? a->file_count : 0; i < nsteps; i++)
+		free(steps[i].work);
+	return st;
+}
+
+/* Stop counting a run as done: it is aborted, for this reason. */
+static void mark_aborted(custos_acquisition *a, custos_status st,
+		const custos_error *e)
+{
+	a->result = CUSTOS_RESULT_ABORTED;
+	free(a->abort_reason);
+	a->abort_reason = strdup(e->message[0] ? e->message
+					       : custos_strerror(st));
+	for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++)
+		a->digest[alg][0] = '\0';
+	for (size_t i = 0; i < a->file_count; i++)
+		a->files[i].sha256[0] = '\0';
+}
+
+/*
+ * Write the report and commit.  If the commit fails, the run becomes
+ * aborted (*stop and *stop_err say why) and an aborted report is written
+ * instead; if even that fails, no report exists and err says why.
+ */
+static custos_status publish(run *r, const custos_sign_options *sign,
+		custos_status *stop, custos_error *stop_err, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	custos_status st, sign_st;
+	custos_error sign_err, e;
+
+	/* Give back the room kept for the report. */
+	remove_own(r, RESERVE_NAME);
+	custos_error_clear(&sign_err);
+	custos_error_clear(&e);
+	st = stage_and_commit(r, sign, &sign_st, &sign_err, &e);
+	if (st != CUSTOS_OK && a->result != CUSTOS_RESULT_ABORTED) {
+		/* A failed commit is the run's first failure. */
+		*stop = st;
+		*stop_err = e;
+		mark_aborted(a, st, &e);
+		custos_error_clear(&e);
+		st = stage_and_commit(r, sign, &sign_st, &sign_err, &e);
+	}
+	(void)rmdir(a->work_dir); /* ours; empty once all is committed */
+	if (st != CUSTOS_OK) {
+		a->report_written = 0;
+		if (a->report_json == NULL)
+			(void)report_json(a, NULL);
+		return custos__error_set(err, st, "%s", e.message);
+	}
+	a->report_written = 1;
+	if (sign_st != CUSTOS_OK) {
 		if (err != NULL)
 			*err = sign_err;
+		return sign_st;
 	}
-	return st;
+	return CUSTOS_OK;
 }
 
 /*
  * Before imaging: the certificate may sign, and the key (with its
- * passphrase) matches it, by signing a scrap file once.
+ * passphrase) matches it, by signing a scrap file once.  The scrap and
+ * its signature are made in the private work folder, and only they are
+ * removed afterwards.
  */
-static custos_status check_signing(custos_acquisition *a,
-		const custos_sign_options *sign, custos_error *err)
+static custos_status check_signing(run *r, const custos_sign_options *sign,
+		custos_error *err)
 {
+	custos_acquisition *a = r->a;
 	custos_sign_options trial = *sign;
 	custos_cert *cert = NULL;
-	char *scrap = custos__aprintf("%s.sign-check", a->base);
+	char *scrap = work_path(a, SCRATCH_NAME);
 	char *scrap_sig = scrap ? custos__aprintf("%s.p7s", scrap) : NULL;
 	custos_status st;
 
@@ -413,13 +928,15 @@ static custos_status check_signing(custos_acquisition *a,
 		a->signer_fingerprint = custos__strdup(
 			custos_cert_fingerprint_sha256(cert));
 		trial.tsa_url = NULL; /* the TSA is asked only for the report */
-		st = custos__write_file_atomic(scrap, "custos signing check\n",
-			21, err);
+		st = stage(r, scrap, "custos signing check\n", 21, err);
 	}
-	if (st == CUSTOS_OK)
+	if (st == CUSTOS_OK) {
 		st = custos_sign_file_to(scrap, scrap_sig, &trial, err);
-	unlink(scrap_sig);
-	unlink(scrap);
+		if (custos__path_exists(scrap_sig))
+			own(r, SCRATCH_NAME ".p7s");
+	}
+	remove_own(r, SCRATCH_NAME ".p7s");
+	remove_own(r, SCRATCH_NAME);
 	custos_cert_free(cert);
 	free(scrap_sig);
 	free(scrap);
@@ -439,31 +956,26 @@ static void verify_progress(const custos_progress *p, void *ctx)
 /*
  * Read the image back from disk as any reader would (for an E01, through
  * libewf, checking every chunk) and compare its hashes with those taken
- * while acquiring.
+ * while acquiring.  Reads the files where they lie, in the work folder.
  */
 static custos_status verify_image(run *r, custos_error *err)
 {
 	custos_acquisition *a = r->a;
-	const char **paths = calloc(a->file_count, sizeof(*paths));
-	char **owned = calloc(a->file_count, sizeof(*owned));
-	char *dir = custos__dirname(a->base);
+	size_t n = a->format == CUSTOS_FORMAT_E01 ? 1 : a->file_count;
+	const char **paths = calloc(n + 1, sizeof(*paths));
 	custos_image_hash_options ho;
 	custos_image_hash_result res;
 	custos_image *img = NULL;
 	custos_status st = CUSTOS_OK;
 	int mismatch = 0;
-	size_t n = a->format == CUSTOS_FORMAT_E01 ? 1 : a->file_count;
 
-	if (paths == NULL || dir == NULL || owned == NULL)
-		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	for (size_t i = 0; st == CUSTOS_OK && i < n; i++) {
-		owned[i] = custos__aprintf("%s/%s", dir, a->files[i].name);
-		if (owned[i] == NULL)
-			st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-		paths[i] = owned[i];
+	if (paths == NULL || a->file_count == 0) {
+		free(paths);
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	}
-	if (st == CUSTOS_OK)
-		st = custos_image_open(&img, paths, n, err);
+	for (size_t i = 0; i < n; i++)
+		paths[i] = a->files[i].work_path;
+	st = custos_image_open(&img, paths, n, err);
 	custos_image_hash_options_init(&ho);
 	ho.digests = a->digests;
 	ho.workers = r->opts->workers;
@@ -472,6 +984,8 @@ static custos_status verify_image(run *r, custos_error *err)
 	ho.cancel = r->opts->cancel;
 	if (st == CUSTOS_OK)
 		st = custos_image_hash(img, &ho, &res, err);
+	if (st == CUSTOS_OK && canceled(r))
+		st = CUSTOS_ECANCELED;
 	if (st == CUSTOS_EMISMATCH) {
 		mismatch = 1;
 		st = CUSTOS_OK;
@@ -489,7 +1003,17 @@ static custos_status verify_image(run *r, custos_error *err)
 		if (strcmp(res.digest[alg], want) != 0)
 			mismatch = 1;
 	}
-	if (st != CUSTOS_OK) {
+	if (st == CUSTOS_ECANCELED || (st != CUSTOS_OK && canceled(r))) {
+		/* Stopped by the user: nothing is known about the image. */
+		a->verify = CUSTOS_VERIFY_INTERRUPTED;
+		for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++)
+			a->verify_digest[alg][0] = '\0';
+		a->verify_detail = custos__strdup("interrupted before the "
+			"whole image was read back");
+		st = custos__error_set(err, CUSTOS_ECANCELED,
+			"the verification was interrupted: the image is "
+			"complete, but it was not read back to the end");
+	} else if (st != CUSTOS_OK) {
 		a->verify = CUSTOS_VERIFY_FAILED;
 		a->verify_detail = custos__aprintf("%s",
 			err != NULL ? err->message : custos_strerror(st));
@@ -504,12 +1028,7 @@ static custos_status verify_image(run *r, custos_error *err)
 		a->verify = CUSTOS_VERIFY_MATCH;
 	}
 	custos_image_free(img);
-	if (owned != NULL)
-		for (size_t i = 0; i < n; i++)
-			free(owned[i]);
-	free(owned);
 	free(paths);
-	free(dir);
 	return st;
 }
 
@@ -566,6 +1085,7 @@ static custos_status open_e01(run *r, custos_error *err)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.output_base = o->output_base;
+	cfg.work_dir = r->a->work_dir;
 	cfg.compression = o->compression;
 	cfg.segment_size = o->split_size;
 	cfg.bytes_per_sector = bps;
@@ -588,19 +1108,18 @@ static custos_status setup(run *r, custos_error *err)
 	size_t count = o->buffer_count ? o->buffer_count : DEFAULT_BUFFER_COUNT;
 	int e01 = o->format == CUSTOS_FORMAT_E01;
 	int need_file_hash;
-	custos_status st;
+	custos_status st = CUSTOS_OK;
 
 	/* One file holds exactly the media bytes: reuse the media SHA-256. */
 	need_file_hash = o->split_size != 0 ||
 		!(o->digests & CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA256));
-	st = check_outputs_free(a, err);
-	if (st == CUSTOS_OK && o->sign != NULL)
-		st = check_signing(a, o->sign, err);
+	if (o->sign != NULL)
+		st = check_signing(r, o->sign, err);
 	if (st == CUSTOS_OK && e01)
 		st = open_e01(r, err);
 	else if (st == CUSTOS_OK)
-		st = custos_raw_writer_open(&r->writer, o->output_base,
-			o->split_size, need_file_hash, err);
+		st = custos__raw_writer_open_in(&r->writer, o->output_base,
+			a->work_dir, o->split_size, need_file_hash, err);
 	if (st == CUSTOS_OK && posix_memalign((void **)&r->unit, 4096,
 			a->granularity) != 0)
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
@@ -654,18 +1173,21 @@ static custos_status pad_digests(run *r, custos_error *err)
 	return CUSTOS_OK;
 }
 
-static custos_status finish_e01(run *r, custos_error *err)
+/* Close the image files in the work folder (nothing is renamed yet). */
+static custos_status close_image(run *r, custos_error *err)
 {
 	custos_acquisition *a = r->a;
 	custos_status st;
 
+	if (r->ewf == NULL)
+		return custos__raw_writer_close(r->writer, err);
 	if (a->padding_bytes == 0)
 		memcpy(a->stored_digest, a->digest, sizeof(a->stored_digest));
 	st = custos__ewf_writer_finish(r->ewf,
 		a->stored_digest[CUSTOS_DIGEST_MD5],
 		a->stored_digest[CUSTOS_DIGEST_SHA1], a->unreadable, err);
 	if (st == CUSTOS_OK)
-		st = custos__ewf_writer_commit(r->ewf, err);
+		st = custos__ewf_writer_seal(r->ewf, err);
 	return st;
 }
 
@@ -690,6 +1212,7 @@ static custos_acquisition *acquisition_new(const custos_acquire_options *o,
 	a->granularity = o->granularity ? o->granularity
 					: info->logical_sector_size;
 	a->verify_requested = o->verify;
+	a->work_dir = custos__aprintf("%s.part", o->output_base);
 	a->report_json_path = custos__aprintf("%s.report.json", o->output_base);
 	a->report_txt_path = custos__aprintf("%s.report.txt", o->output_base);
 	a->sha256_path = custos__aprintf("%s.sha256", o->output_base);
@@ -703,7 +1226,7 @@ static custos_acquisition *acquisition_new(const custos_acquire_options *o,
 			return NULL;
 		}
 	}
-	if (a->base == NULL || a->tool_name == NULL ||
+	if (a->base == NULL || a->tool_name == NULL || a->work_dir == NULL ||
 	    a->report_json_path == NULL || a->report_txt_path == NULL ||
 	    a->sha256_path == NULL || copy_source_info(a, info) != CUSTOS_OK ||
 	    copy_case(a, &o->case_info) != CUSTOS_OK ||
@@ -721,8 +1244,8 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 		const custos_acquire_options *opts, custos_error *err)
 {
 	run r;
-	custos_status st, stop;
-	custos_error stop_err;
+	custos_status st, stop, vst = CUSTOS_OK;
+	custos_error stop_err, verify_err;
 	const custos_source_info *info;
 
 	if (out == NULL || src == NULL || opts == NULL)
@@ -739,25 +1262,43 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	r.a = acquisition_new(opts, info);
 	if (r.a == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	st = setup(&r, err);
-	if (st != CUSTOS_OK)
-		goto cleanup; /* nothing was written: no report */
+	/* Claim the name before anything else: the source is not read yet. */
+	st = claim(&r, err);
+	if (st == CUSTOS_OK)
+		st = setup(&r, err);
+	if (st != CUSTOS_OK) {
+		custos__ewf_writer_free(r.ewf);
+		r.ewf = NULL;
+		custos_raw_writer_free(r.writer);
+		r.writer = NULL;
+		release_claim(&r);
+		goto cleanup; /* nothing of this run remains: no report */
+	}
 
 	r.a->started_at = time(NULL);
 	r.t0 = custos__monotonic_seconds();
 	custos_error_clear(&stop_err);
+	custos_error_clear(&verify_err);
 	stop = custos__pipeline_start(r.pipeline, &stop_err);
 	if (stop == CUSTOS_OK)
 		stop = produce(&r, &stop_err);
 	/*
 	 * Even when the reader stopped early, let the consumers drain what was
 	 * already read (at most the buffer pool), so the partial image and the
-	 * byte count in the report agree.
+	 * byte count in the report agree.  A consumer's failure (a full disk)
+	 * comes before the reader's "interrupted" or "stopped".
 	 */
-	st = custos__pipeline_finish(r.pipeline, 0,
-		stop == CUSTOS_OK ? &stop_err : NULL);
-	if (stop == CUSTOS_OK)
-		stop = st;
+	{
+		custos_error cons_err;
+
+		custos_error_clear(&cons_err);
+		st = custos__pipeline_finish(r.pipeline, 0, &cons_err);
+		if (st != CUSTOS_OK && (stop == CUSTOS_OK ||
+		    stop == CUSTOS_ECANCELED)) {
+			stop = st;
+			stop_err = cons_err;
+		}
+	}
 	r.a->bytes = custos__pipeline_bytes_done(r.pipeline);
 	report_progress(&r, CUSTOS_PHASE_ACQUIRE, r.a->bytes,
 		info->size_known ? info->size_bytes : 0, 1);
@@ -768,33 +1309,61 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 			stop = custos_digest_final_hex(r.digests[alg],
 				r.a->digest[alg], sizeof(r.a->digest[alg]),
 				&stop_err);
-	if (stop == CUSTOS_OK && r.ewf != NULL)
-		stop = finish_e01(&r, &stop_err);
-	else if (stop == CUSTOS_OK)
-		stop = custos_raw_writer_commit(r.writer, &stop_err);
+	if (stop == CUSTOS_OK)
+		stop = close_image(&r, &stop_err);
+	if (stop == CUSTOS_OK)
+		stop = check_work_dir(&r, &stop_err);
 
+	st = record_files(&r, stop == CUSTOS_OK, err);
 	if (stop != CUSTOS_OK) {
-		r.a->result = CUSTOS_RESULT_ABORTED;
-		r.a->abort_reason = strdup(stop_err.message[0] ? stop_err.message
-						: custos_strerror(stop));
-		for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++)
-			r.a->digest[alg][0] = '\0';
+		/* How far it got: what reached the image, even if a hash
+		 * thread was behind when the writer failed. */
+		uint64_t in_image = r.ewf != NULL
+			? custos__ewf_writer_bytes(r.ewf)
+			: custos_raw_writer_bytes(r.writer);
+
+		if (in_image > r.a->bytes)
+			r.a->bytes = in_image;
+		mark_aborted(r.a, stop, &stop_err);
 	} else {
 		r.a->result = custos_ranges_count(r.a->unreadable) > 0
 			? CUSTOS_RESULT_COMPLETE_WITH_ERRORS
 			: CUSTOS_RESULT_COMPLETE;
 	}
-	st = record_files(&r, stop == CUSTOS_OK, err);
+	if (st == CUSTOS_OK && stop == CUSTOS_OK && opts->verify)
+		vst = verify_image(&r, &verify_err);
 	r.a->finished_at = time(NULL);
 	r.a->duration_seconds = custos__monotonic_seconds() - r.t0;
-	if (st == CUSTOS_OK && stop == CUSTOS_OK && opts->verify)
-		stop = verify_image(&r, &stop_err);
-	if (st == CUSTOS_OK)
-		st = write_reports(r.a, opts->sign, err);
+	if (st == CUSTOS_OK) {
+		custos_error pub_err;
+
+		custos_error_clear(&pub_err);
+		st = publish(&r, opts->sign, &stop, &stop_err, &pub_err);
+		if (st != CUSTOS_OK && !r.a->report_written) {
+			/* The first failure first; then that no report exists. */
+			if (stop != CUSTOS_OK) {
+				custos__error_set(err, stop, "%s; and no report "
+					"could be written: %s", stop_err.message,
+					pub_err.message);
+				st = stop;
+			} else {
+				custos__error_set(err, st, "no report could be "
+					"written: %s", pub_err.message);
+			}
+			stop = CUSTOS_OK;
+		} else if (st != CUSTOS_OK && err != NULL) {
+			*err = pub_err;
+		}
+	}
 	if (st == CUSTOS_OK && stop != CUSTOS_OK) {
 		st = stop;
 		if (err != NULL)
 			*err = stop_err;
+	}
+	if (st == CUSTOS_OK && vst != CUSTOS_OK) {
+		st = vst;
+		if (err != NULL)
+			*err = verify_err;
 	}
 	*out = r.a;
 	r.a = NULL;
@@ -805,6 +1374,8 @@ cleanup:
 	custos_raw_writer_free(r.writer);
 	custos__ewf_writer_free(r.ewf);
 	free(r.unit);
+	for (size_t i = 0; i < r.owned_count; i++)
+		free(r.owned[i]);
 	custos_acquisition_free(r.a);
 	return st;
 }
@@ -858,7 +1429,7 @@ const char *custos_acquisition_report_json(const custos_acquisition *a)
 
 const char *custos_acquisition_report_path(const custos_acquisition *a)
 {
-	return a->report_json_path;
+	return a->report_written ? a->report_json_path : NULL;
 }
 
 void custos_acquisition_free(custos_acquisition *a)
@@ -881,14 +1452,18 @@ void custos_acquisition_free(custos_acquisition *a)
 	free((char *)a->source.identity_from);
 	free(a->abort_reason);
 	custos_ranges_free(a->unreadable);
-	for (size_t i = 0; i < a->file_count; i++)
+	for (size_t i = 0; i < a->file_count; i++) {
 		free(a->files[i].name);
+		free(a->files[i].work_path);
+		free(a->files[i].final_path);
+	}
 	free(a->files);
 	free(a->verify_detail);
 	free(a->signer_subject);
 	free(a->signer_fingerprint);
 	free(a->signature_path);
 	free(a->sign_error);
+	free(a->work_dir);
 	free(a->report_json_path);
 	free(a->report_txt_path);
 	free(a->sha256_path);

@@ -1,4 +1,8 @@
-/* The acquisition record, shared by acquire.c (which fills it) and report.c. */
+/*
+ * The acquisition record: what acquire.c asked for, what happened, and
+ * where every file it made lies.  acquire.c fills it and describes it to
+ * the report module as a plain custos__report (report_private.h).
+ */
 #ifndef CUSTOS_ACQUIRE_PRIVATE_H
 #define CUSTOS_ACQUIRE_PRIVATE_H
 
@@ -8,8 +12,12 @@
 #include "custos/raw.h"
 #include "util_private.h"
 
+/* A file this run wrote: in the work folder until it is committed. */
 typedef struct custos__file_record {
-	char *name;               /* relative to the report's folder */
+	char *name;               /* as the report gives it, relative to its folder */
+	char *work_path;          /* <base>.part/<final name> */
+	char *final_path;         /* beside <base> */
+	int at_final;             /* committed (lies at final_path) */
 	uint64_t size_bytes;
 	char sha256[CUSTOS_DIGEST_HEX_MAX];
 } custos__file_record;
@@ -55,9 +63,12 @@ struct custos_acquisition {
 	char *signer_subject, *signer_fingerprint, *signature_path;
 	char *sign_error;
 
-	/* outputs */
+	/* outputs: the work folder (this run's claim on <base>) and the
+	 * report files; report_written once they are committed */
+	char *work_dir;
 	char *report_json_path, *report_txt_path, *sha256_path;
 	char *report_json;
+	int report_written;
 };
 
 #endif

@@ -35,6 +35,8 @@ typedef struct custos__ewf_writer custos__ewf_writer;
 
 typedef struct custos__ewf_writer_config {
 	const char *output_base;    /* final files: <base>.E01, .E02 ... */
+	const char *work_dir;       /* segments are written here, made private
+				     * and exclusive by the caller */
 	custos_compression compression;
 	uint64_t segment_size;      /* 0: libewf's default */
 	uint32_t bytes_per_sector;
@@ -50,6 +52,8 @@ custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 /* Register the compression workers and the writer on the pipeline. */
 custos_status custos__ewf_writer_attach(custos__ewf_writer *w,
 		custos__pipeline *p, custos_error *err);
+/* Media bytes libewf has accepted so far (how far a failed run got). */
+uint64_t custos__ewf_writer_bytes(const custos__ewf_writer *w);
 /* Zero bytes the writer added to end on a whole sector. */
 uint64_t custos__ewf_writer_padding(const custos__ewf_writer *w);
 /*
@@ -60,16 +64,15 @@ custos_status custos__ewf_writer_finish(custos__ewf_writer *w,
 		const char *md5_hex, const char *sha1_hex,
 		const custos_ranges *unreadable, custos_error *err);
 /*
- * Segments are written in the folder "<base>.E01.part/".  Commit fsyncs
- * them, renames them beside <base>, removes that folder and computes each
- * file's SHA-256.
+ * After finish: fsync every segment in the work folder and compute its
+ * size and SHA-256.  The caller commits them (renames them beside <base>).
  */
-custos_status custos__ewf_writer_commit(custos__ewf_writer *w,
+custos_status custos__ewf_writer_seal(custos__ewf_writer *w,
 		custos_error *err);
 /*
- * The segment files, in order: after commit, final names with SHA-256;
- * otherwise whatever partial segments exist, named inside the .part folder.
- * Borrowed.
+ * The segment files, in order: after seal, with size and SHA-256;
+ * otherwise whatever partial segments exist.  path is where the file lies
+ * in the work folder, name its final name (beside <base>).  Borrowed.
  */
 size_t custos__ewf_writer_file_count(custos__ewf_writer *w);
 const custos_output_file *custos__ewf_writer_file(custos__ewf_writer *w,

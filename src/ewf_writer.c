@@ -1,7 +1,8 @@
 /*
  * Writing E01: chunks are compressed by worker consumers of the acquisition
  * pipeline and handed to libewf_handle_write_chunk in order by one writer
- * consumer; segments are committed from a .part folder.  See ewf_private.h.
+ * consumer.  Segments are written inside the work folder the caller made;
+ * committing them is the caller's.  See ewf_private.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,7 +59,7 @@ typedef struct file_rec {
 struct custos__ewf_writer {
 	libewf_handle_t *handle;
 	char *output_base;      /* as given: final files are <base>.E01 ... */
-	char *part_dir;         /* <base>.E01.part */
+	char *part_dir;         /* the caller's work folder */
 	char *path_base;        /* <part_dir>/<basename of base>, for libewf */
 	custos_compression compression;
 	uint32_t bytes_per_sector, chunk_size;
@@ -70,6 +73,7 @@ struct custos__ewf_writer {
 	pthread_mutex_t mutex;
 	pthread_cond_t compressed;
 	uint64_t since_writeback;
+	uint64_t bytes_written;  /* media bytes handed to libewf */
 	int sync_fds[1000];
 	size_t sync_count;
 	char **segments;        /* from libewf_glob, inside part_dir */
@@ -135,13 +139,13 @@ static custos_status configure(custos__ewf_writer *w,
 }
 
 static custos_status make_paths(custos__ewf_writer *w, const char *base,
-		custos_error *err)
+		const char *work_dir, custos_error *err)
 {
 	char *first = custos__aprintf("%s.E01", base);
 	custos_status st = CUSTOS_OK;
 
 	w->output_base = strdup(base);
-	w->part_dir = custos__aprintf("%s.E01.part", base);
+	w->part_dir = strdup(work_dir);
 	w->path_base = w->part_dir == NULL ? NULL
 		: custos__aprintf("%s/%s", w->part_dir, custos__basename(base));
 	if (first == NULL || w->output_base == NULL || w->path_base == NULL)
@@ -149,14 +153,6 @@ static custos_status make_paths(custos__ewf_writer *w, const char *base,
 	else if (custos__path_exists(first))
 		st = custos__error_set(err, CUSTOS_EEXIST,
 			"%s already exists; refusing to overwrite it", first);
-	/* A leftover .part folder may hold the only copy of a failed run. */
-	else if (mkdir(w->part_dir, 0755) != 0)
-		st = errno == EEXIST
-			? custos__error_set(err, CUSTOS_EEXIST,
-				"%s exists (from an interrupted run?); move it "
-				"away first", w->part_dir)
-			: custos__error_errno(err, errno, "cannot create %s",
-				w->part_dir);
 	free(first);
 	return st;
 }
@@ -183,10 +179,12 @@ custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 	w->worker_count = cfg->workers == 0 ? 1 : cfg->workers;
 	if (w->worker_count > MAX_WORKERS)
 		w->worker_count = MAX_WORKERS;
-	st = make_paths(w, cfg->output_base, err);
+	if (cfg->work_dir == NULL) {
+		custos__ewf_writer_free(w);
+		return custos__error_set(err, CUSTOS_EINVAL, "no work folder");
+	}
+	st = make_paths(w, cfg->output_base, cfg->work_dir, err);
 	if (st != CUSTOS_OK) {
-		free(w->part_dir); /* not ours to remove */
-		w->part_dir = NULL;
 		custos__ewf_writer_free(w);
 		return st;
 	}
@@ -310,6 +308,73 @@ static custos_status wait_compressed(custos__ewf_writer *w, slot_out *slot,
 	return st;
 }
 
+/* The last segment libewf has created so far (for messages), or "". */
+static void current_segment(const custos__ewf_writer *w, char *out,
+		size_t cap)
+{
+	out[0] = '\0';
+	for (int i = 1; i <= 99; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s.E%02d", w->path_base, i);
+		if (!custos__path_exists(path))
+			break;
+		snprintf(out, cap, "%s", path);
+	}
+}
+
+/*
+ * libewf does not pass on the system's reason for a failed write (errno is
+ * gone by the time it returns), so ask the file system: is it full, or
+ * read-only, or is the segment at the file size limit?  0 if none holds.
+ */
+static int probe_cause(const custos__ewf_writer *w, const char *segment)
+{
+	struct statvfs fs;
+	struct rlimit lim;
+	struct stat sb;
+
+	if (statvfs(w->part_dir, &fs) == 0) {
+		if (fs.f_flag & ST_RDONLY)
+			return EROFS;
+		if ((uint64_t)fs.f_bavail * fs.f_frsize < 2u * w->chunk_size)
+			return ENOSPC;
+	}
+	if (segment[0] != '\0' && stat(segment, &sb) == 0 &&
+	    getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+	    (uint64_t)sb.st_size + w->chunk_size > (uint64_t)lim.rlim_cur)
+		return EFBIG;
+	return 0;
+}
+
+/*
+ * A libewf failure, named by what the system said first (errno, e.g. the
+ * disk is full), the segment being written and how far the image got.
+ */
+static custos_status write_error(custos__ewf_writer *w, custos_error *err,
+		libewf_error_t **e, int saved_errno, const char *what)
+{
+	char seg[4096], detail[CUSTOS_ERROR_MESSAGE_MAX];
+	custos_error lib;
+	custos_status st;
+
+	current_segment(w, seg, sizeof(seg));
+	if (saved_errno == 0)
+		saved_errno = probe_cause(w, seg);
+	st = saved_errno == ENOSPC || saved_errno == EFBIG ? CUSTOS_ENOSPC
+		: CUSTOS_EIO;
+	custos__ewf_error(&lib, e, st, "libewf");
+	snprintf(detail, sizeof(detail), "%s", lib.message);
+	if (saved_errno != 0)
+		return custos__error_set(err, st, "%s %s at image byte %llu: "
+			"%s (%s)", what, seg[0] ? seg : w->path_base,
+			(unsigned long long)w->bytes_written,
+			strerror(saved_errno), detail);
+	return custos__error_set(err, st, "%s %s at image byte %llu (%s)",
+		what, seg[0] ? seg : w->path_base,
+		(unsigned long long)w->bytes_written, detail);
+}
+
 /* The writer: hands chunks to libewf in order, from one thread. */
 static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
 		uint64_t seq, custos_error *err)
@@ -326,6 +391,7 @@ static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
 		libewf_error_t *e = NULL;
 		ssize_t n;
 
+		errno = 0;
 		if (c->compressed) {
 			/* The stream carries its own Adler-32: no checksum. */
 			n = libewf_handle_write_chunk(w->handle, slot->data + off,
@@ -343,8 +409,9 @@ static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
 				c->data_size, 0, sum, c->adler32, 1, &e);
 		}
 		if (n < 0)
-			return custos__ewf_error(err, &e, CUSTOS_EIO,
-				"cannot write to the E01");
+			return write_error(w, err, &e, errno,
+				"cannot write the E01 segment");
+		w->bytes_written += c->data_size;
 	}
 	w->since_writeback += len;
 	if (w->since_writeback >= WRITEBACK_INTERVAL) {
@@ -386,6 +453,11 @@ custos_status custos__ewf_writer_attach(custos__ewf_writer *w,
 	if (st == CUSTOS_OK)
 		st = custos__pipeline_add_consumer(p, consume_write, w, err);
 	return st;
+}
+
+uint64_t custos__ewf_writer_bytes(const custos__ewf_writer *w)
+{
+	return w->bytes_written;
 }
 
 uint64_t custos__ewf_writer_padding(const custos__ewf_writer *w)
@@ -460,11 +532,13 @@ custos_status custos__ewf_writer_finish(custos__ewf_writer *w,
 			return custos__ewf_error(err, &e, CUSTOS_EINTERNAL,
 				"cannot store the acquiry errors in the E01");
 	}
+	errno = 0;
 	if (libewf_handle_write_finalize(w->handle, &e) < 0)
-		return custos__ewf_error(err, &e, CUSTOS_EIO, "cannot finish the E01");
+		return write_error(w, err, &e, errno, "cannot finish the E01 in");
 	w->open = 0;
+	errno = 0;
 	if (libewf_handle_close(w->handle, &e) != 0)
-		return custos__ewf_error(err, &e, CUSTOS_EIO, "cannot close the E01");
+		return write_error(w, err, &e, errno, "cannot close the E01 in");
 	return list_files(w, err);
 }
 
@@ -474,7 +548,7 @@ static custos_status sha256_file(const char *path, char *hex,
 	custos_digest *d = NULL;
 	uint8_t *buf = malloc(1 << 20);
 	custos_status st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0 || buf == NULL) {
 		st = fd < 0 ? custos__error_errno(err, errno, "cannot open %s",
@@ -508,7 +582,7 @@ done:
 
 static custos_status fsync_path(const char *path, custos_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	custos_status st = CUSTOS_OK;
 
 	if (fd < 0)
@@ -519,83 +593,67 @@ static custos_status fsync_path(const char *path, custos_error *err)
 	return st;
 }
 
-custos_status custos__ewf_writer_commit(custos__ewf_writer *w,
+custos_status custos__ewf_writer_seal(custos__ewf_writer *w,
 		custos_error *err)
 {
-	char *dir = custos__dirname(w->output_base);
 	custos_status st = CUSTOS_OK;
 
-	if (w->open || w->segment_count == 0 || dir == NULL) {
-		free(dir);
+	if (w->open || w->segment_count == 0 || w->files != NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"the E01 is not finished");
-	}
 	w->files = calloc(w->segment_count, sizeof(*w->files));
 	if (w->files == NULL)
-		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	for (size_t i = 0; st == CUSTOS_OK && i < w->segment_count; i++)
-		st = fsync_path(w->segments[i], err);
-	for (size_t i = 0; st == CUSTOS_OK && i < w->segment_count; i++) {
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < w->segment_count; i++) {
 		file_rec *f = &w->files[i];
-		const char *name = custos__basename(w->segments[i]);
 
-		f->path = custos__aprintf("%s/%s", dir, name);
-		f->name = strdup(name);
+		f->path = strdup(w->segments[i]);
+		f->name = strdup(custos__basename(w->segments[i]));
 		if (f->path == NULL || f->name == NULL) {
 			free(f->path);
 			free(f->name);
-			st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-			break;
+			return custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
 		}
+		f->pub.path = f->path;
+		f->pub.name = f->name;
 		w->file_count++;
-		if (custos__path_exists(f->path))
-			st = custos__error_set(err, CUSTOS_EEXIST,
-				"%s appeared while writing; not overwriting it",
-				f->path);
-		else if (rename(w->segments[i], f->path) != 0)
-			st = custos__error_errno(err, errno, "cannot rename %s",
-				w->segments[i]);
 	}
-	if (st == CUSTOS_OK)
-		st = custos__fsync_parent(w->files[0].path, err);
-	if (st == CUSTOS_OK && rmdir(w->part_dir) != 0)
-		st = custos__error_errno(err, errno, "cannot remove %s",
-			w->part_dir);
-	/* The SHA-256 of each file as it lies on disk, for <base>.sha256. */
+	/* Durable first; then the SHA-256 of each file as it lies on disk. */
+	for (size_t i = 0; st == CUSTOS_OK && i < w->file_count; i++)
+		st = fsync_path(w->files[i].path, err);
 	for (size_t i = 0; st == CUSTOS_OK && i < w->file_count; i++) {
 		file_rec *f = &w->files[i];
 		struct stat sb;
 
-		f->pub.path = f->path;
-		f->pub.name = f->name;
-		if (stat(f->path, &sb) == 0)
+		if (lstat(f->path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			st = custos__error_set(err, CUSTOS_EIO,
+				"%s is not the segment libewf wrote", f->path);
+		else
 			f->pub.size_bytes = (uint64_t)sb.st_size;
-		st = sha256_file(f->path, f->pub.sha256, err);
+		if (st == CUSTOS_OK)
+			st = sha256_file(f->path, f->pub.sha256, err);
 	}
 	if (st == CUSTOS_OK)
 		w->committed = 1;
-	free(dir);
 	return st;
 }
 
-/* What an interrupted run left in the .part folder, for the report. */
+/* What an interrupted run left in the work folder, for the report. */
 static void list_partial(custos__ewf_writer *w)
 {
-	const char *dirname_only = custos__basename(w->part_dir);
-
 	w->files = calloc(99, sizeof(*w->files));
 	for (size_t i = 0; w->files != NULL && i < 99; i++) {
 		file_rec *f = &w->files[w->file_count];
 		struct stat sb;
 
 		f->path = custos__aprintf("%s.E%02zu", w->path_base, i + 1);
-		if (f->path == NULL || stat(f->path, &sb) != 0) {
+		if (f->path == NULL || lstat(f->path, &sb) != 0 ||
+		    (f->name = strdup(custos__basename(f->path))) == NULL) {
 			free(f->path);
 			f->path = NULL;
 			break;
 		}
-		f->name = custos__aprintf("%s/%s", dirname_only,
-			custos__basename(f->path));
 		f->pub.path = f->path;
 		f->pub.name = f->name;
 		f->pub.size_bytes = (uint64_t)sb.st_size;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "error_private.h"
@@ -92,8 +91,7 @@ custos_status custos__create_temp_beside(int *fd, const char *final_path,
 custos_status custos__commit_noreplace(const char *from, const char *to,
 		custos_error *err)
 {
-	long rc = syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to,
-		RENAME_NOREPLACE);
+	int rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
 
 	if (rc != 0 && (errno == EINVAL || errno == ENOSYS ||
 	    errno == EOPNOTSUPP)) {
@@ -117,6 +115,18 @@ custos_status custos__commit_noreplace(const char *from, const char *to,
 			from, to);
 	}
 	return custos__fsync_parent(to, err);
+}
+
+custos_status custos__mkdir_exclusive(const char *path, unsigned int mode,
+		custos_error *err)
+{
+	if (mkdir(path, (mode_t)mode) == 0)
+		return CUSTOS_OK;
+	if (errno == EEXIST)
+		return custos__error_set(err, CUSTOS_EEXIST,
+			"%s already exists; nothing was touched", path);
+	return custos__error_errno(err, errno, "cannot create folder %s",
+		path);
 }
 
 static custos_status write_sync_close(int fd, const char *path,

@@ -41,6 +41,14 @@ custos_status custos__commit_noreplace(const char *from, const char *to,
 		custos_error *err);
 
 /*
+ * Create the folder path with mode (0700 for a private work folder); it
+ * must not exist, not even as a symlink (CUSTOS_EEXIST).  A folder made so
+ * is a claim on a name: a second caller fails.
+ */
+custos_status custos__mkdir_exclusive(const char *path, unsigned int mode,
+		custos_error *err);
+
+/*
  * Write data to a private temporary file beside path, fsync it, then commit
  * it under path without replacing anything (CUSTOS_EEXIST if path exists).
  * On failure nothing is left under either name.

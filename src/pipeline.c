@@ -1,4 +1,8 @@
-/* The fan-out pipeline; see pipeline_private.h for the model. */
+/*
+ * The fan-out pipeline; see pipeline_private.h for the model.  When a
+ * consumer fails, the others stop, and the failure reported is the first
+ * one in time (a full disk, not the "stopped" of the stages after it).
+ */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,6 +30,7 @@ struct custos__pipeline {
 	uint64_t produced;  /* buffers published, in sequence */
 	uint64_t bytes_in_done; /* bytes in buffers all consumers finished */
 	int ended, aborted, failed;
+	int first_failure;  /* index of the consumer that failed first, or -1 */
 	consumer consumers[CUSTOS__PIPELINE_MAX_CONSUMERS];
 	size_t consumer_count;
 	pthread_mutex_t mutex;
@@ -46,6 +51,7 @@ custos_status custos__pipeline_new(custos__pipeline **out, size_t buffer_size,
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	p->buffer_size = buffer_size;
 	p->buffer_count = buffer_count;
+	p->first_failure = -1;
 	p->buffers = calloc(buffer_count, sizeof(*p->buffers));
 	p->lengths = calloc(buffer_count, sizeof(*p->lengths));
 	p->ready = calloc(buffer_count, sizeof(*p->ready));
@@ -127,6 +133,9 @@ static void *consumer_main(void *arg)
 		if (st != CUSTOS_OK) {
 			if (c->error.status == CUSTOS_OK)
 				c->error.status = st;
+			/* The first failure is the cause; later ones follow. */
+			if (!p->failed)
+				p->first_failure = (int)(c - p->consumers);
 			p->failed = 1;
 			pthread_cond_broadcast(&p->have_data);
 		} else {
@@ -258,11 +267,13 @@ custos_status custos__pipeline_finish(custos__pipeline *p, int abort,
 		if (c->started)
 			pthread_join(c->thread, NULL);
 		c->started = 0;
-		if (st == CUSTOS_OK && c->error.status != CUSTOS_OK) {
-			st = c->error.status;
-			if (err != NULL)
-				*err = c->error;
-		}
+	}
+	if (p->first_failure >= 0) {
+		consumer *c = &p->consumers[p->first_failure];
+
+		st = c->error.status;
+		if (err != NULL)
+			*err = c->error;
 	}
 	return st;
 }

@@ -52,7 +52,8 @@ uint64_t custos__pipeline_bytes_done(custos__pipeline *p);
 
 /*
  * Signal the end of the stream (or, with abort set, stop early), wait for
- * all consumers, and return the first consumer error, if any.
+ * all consumers, and return the consumer error that happened first in
+ * time, if any.
  */
 custos_status custos__pipeline_finish(custos__pipeline *p, int abort,
 		custos_error *err);

@@ -1,7 +1,8 @@
 /*
- * Raw images: one file or numbered segments.  Files are written as
- * "<name>.part" and renamed only after fsync, so a final name always holds a
- * complete file.
+ * Raw images: one file or numbered segments.  Files are created exclusively
+ * and never through a symlink, as "<name>.part" beside the final name or
+ * inside a work folder, and reach their final names only after fsync, with
+ * a rename that never replaces anything.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 
 #include "custos/raw.h"
 #include "error_private.h"
+#include "fileio_private.h"
+#include "raw_private.h"
 #include "util_private.h"
 
 /* Segment numbers have three digits, like dc3dd and FTK: .001 to .999. */
@@ -24,11 +27,12 @@
 typedef struct raw_file {
 	custos_output_file pub;
 	char *final_path;
-	char *part_path;
+	char *work_path;        /* where it is written until committed */
 } raw_file;
 
 struct custos_raw_writer {
 	char *base;
+	char *work_dir;         /* NULL: "<final>.part" beside the final name */
 	uint64_t split_size;
 	int hash_files;
 	raw_file *files;
@@ -38,7 +42,7 @@ struct custos_raw_writer {
 	uint64_t in_file;       /* bytes in the open file */
 	uint64_t total;
 	custos_digest *sha256;  /* of the open file, when hash_files */
-	int committed;
+	int closed, committed;
 };
 
 static char *final_name(const custos_raw_writer *w, size_t index)
@@ -48,8 +52,9 @@ static char *final_name(const custos_raw_writer *w, size_t index)
 	return custos__aprintf("%s.%03zu", w->base, index + 1);
 }
 
-custos_status custos_raw_writer_open(custos_raw_writer **out, const char *base,
-		uint64_t split_size, int hash_files, custos_error *err)
+static custos_status writer_open(custos_raw_writer **out, const char *base,
+		const char *work_dir, uint64_t split_size, int hash_files,
+		custos_error *err)
 {
 	custos_raw_writer *w;
 	char *first;
@@ -59,7 +64,10 @@ custos_status custos_raw_writer_open(custos_raw_writer **out, const char *base,
 		return custos__error_set(err, CUSTOS_EINVAL, "no output name");
 	*out = NULL;
 	w = calloc(1, sizeof(*w));
-	if (w == NULL || (w->base = strdup(base)) == NULL) {
+	if (w == NULL || (w->base = strdup(base)) == NULL ||
+	    (work_dir != NULL && (w->work_dir = strdup(work_dir)) == NULL)) {
+		if (w != NULL)
+			free(w->base);
 		free(w);
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	}
@@ -83,6 +91,21 @@ custos_status custos_raw_writer_open(custos_raw_writer **out, const char *base,
 	return CUSTOS_OK;
 }
 
+custos_status custos_raw_writer_open(custos_raw_writer **out, const char *base,
+		uint64_t split_size, int hash_files, custos_error *err)
+{
+	return writer_open(out, base, NULL, split_size, hash_files, err);
+}
+
+custos_status custos__raw_writer_open_in(custos_raw_writer **out,
+		const char *base, const char *work_dir, uint64_t split_size,
+		int hash_files, custos_error *err)
+{
+	if (work_dir == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL, "no work folder");
+	return writer_open(out, base, work_dir, split_size, hash_files, err);
+}
+
 static custos_status close_current(custos_raw_writer *w, custos_error *err)
 {
 	raw_file *f = &w->files[w->file_count - 1];
@@ -93,10 +116,10 @@ static custos_status close_current(custos_raw_writer *w, custos_error *err)
 	f->pub.size_bytes = w->in_file;
 	if (fsync(w->fd) != 0)
 		st = custos__error_errno(err, errno, "cannot sync %s",
-			f->part_path);
+			f->work_path);
 	if (close(w->fd) != 0 && st == CUSTOS_OK)
 		st = custos__error_errno(err, errno, "cannot close %s",
-			f->part_path);
+			f->work_path);
 	w->fd = -1;
 	if (st == CUSTOS_OK && w->sha256 != NULL) {
 		st = custos_digest_final_hex(w->sha256, f->pub.sha256,
@@ -110,6 +133,8 @@ static custos_status close_current(custos_raw_writer *w, custos_error *err)
 static custos_status open_next(custos_raw_writer *w, custos_error *err)
 {
 	raw_file *f;
+	custos_status st;
+	int flags;
 
 	if (w->split_size != 0 && w->file_count >= RAW_MAX_SEGMENTS)
 		return custos__error_set(err, CUSTOS_ENOSPC,
@@ -127,9 +152,11 @@ static custos_status open_next(custos_raw_writer *w, custos_error *err)
 	f = &w->files[w->file_count];
 	memset(f, 0, sizeof(*f));
 	f->final_path = final_name(w, w->file_count);
-	f->part_path = f->final_path == NULL ? NULL
+	f->work_path = f->final_path == NULL ? NULL : w->work_dir != NULL
+		? custos__aprintf("%s/%s", w->work_dir,
+			custos__basename(f->final_path))
 		: custos__aprintf("%s.part", f->final_path);
-	if (f->part_path == NULL) {
+	if (f->work_path == NULL) {
 		free(f->final_path);
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	}
@@ -140,21 +167,17 @@ static custos_status open_next(custos_raw_writer *w, custos_error *err)
 		return custos__error_set(err, CUSTOS_EEXIST,
 			"%s already exists; refusing to overwrite it",
 			f->final_path);
-	/* A stale .part is by definition incomplete, so it may be replaced. */
+	/* Never a stale or planted file, never through a symlink. */
+	st = custos__create_exclusive(&w->fd, f->work_path, 0644, err);
+	if (st != CUSTOS_OK)
+		return st;
 	/*
 	 * O_DIRECT: the image goes to disk without a second copy in the page
 	 * cache, so the final fsync is short and a --verify read-back comes
 	 * from the disk rather than from memory.  Not every file system has it.
 	 */
-	w->fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		O_DIRECT, 0644);
-	w->direct = w->fd >= 0;
-	if (w->fd < 0 && errno == EINVAL)
-		w->fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC |
-			O_CLOEXEC, 0644);
-	if (w->fd < 0)
-		return custos__error_errno(err, errno, "cannot create %s",
-			f->part_path);
+	flags = fcntl(w->fd, F_GETFL);
+	w->direct = flags >= 0 && fcntl(w->fd, F_SETFL, flags | O_DIRECT) == 0;
 	w->in_file = 0;
 	return CUSTOS_OK;
 }
@@ -173,13 +196,25 @@ static void direct_if_aligned(custos_raw_writer *w, const void *p, size_t n)
 		w->direct = 0;
 }
 
+/* Write to the open file; a failure names the file and the image byte. */
+static custos_status write_at(custos_raw_writer *w, const void *p, size_t n,
+		custos_error *err)
+{
+	char what[4200];
+
+	snprintf(what, sizeof(what), "%s at image byte %llu",
+		w->files[w->file_count - 1].work_path,
+		(unsigned long long)w->total);
+	return custos__write_all(w->fd, p, n, what, err);
+}
+
 custos_status custos_raw_writer_write(custos_raw_writer *w, const void *buf,
 		size_t len, custos_error *err)
 {
 	const unsigned char *p = buf;
 	custos_status st;
 
-	if (w == NULL || w->committed)
+	if (w == NULL || w->closed)
 		return custos__error_set(err, CUSTOS_EINVAL, "writer is closed");
 	if (w->file_count == 0) {
 		st = open_next(w, err);
@@ -201,8 +236,7 @@ custos_status custos_raw_writer_write(custos_raw_writer *w, const void *buf,
 				n = (size_t)(w->split_size - w->in_file);
 		}
 		direct_if_aligned(w, p, n);
-		st = custos__write_all(w->fd, p, n,
-			w->files[w->file_count - 1].part_path, err);
+		st = write_at(w, p, n, err);
 		if (st == CUSTOS_OK && w->sha256 != NULL)
 			st = custos_digest_update(w->sha256, p, n, err);
 		if (st != CUSTOS_OK)
@@ -216,11 +250,12 @@ custos_status custos_raw_writer_write(custos_raw_writer *w, const void *buf,
 	return CUSTOS_OK;
 }
 
-custos_status custos_raw_writer_commit(custos_raw_writer *w, custos_error *err)
+custos_status custos__raw_writer_close(custos_raw_writer *w,
+		custos_error *err)
 {
 	custos_status st;
 
-	if (w == NULL || w->committed)
+	if (w == NULL || w->closed)
 		return custos__error_set(err, CUSTOS_EINVAL, "writer is closed");
 	if (w->file_count == 0) {
 		/* An empty medium still gets its (empty) image file. */
@@ -229,23 +264,42 @@ custos_status custos_raw_writer_commit(custos_raw_writer *w, custos_error *err)
 			return st;
 	}
 	st = close_current(w, err);
-	if (st != CUSTOS_OK)
-		return st;
-	for (size_t i = 0; i < w->file_count; i++) {
-		raw_file *f = &w->files[i];
-
-		if (custos__path_exists(f->final_path))
-			return custos__error_set(err, CUSTOS_EEXIST,
-				"%s appeared while writing; not overwriting it",
-				f->final_path);
-		if (rename(f->part_path, f->final_path) != 0)
-			return custos__error_errno(err, errno,
-				"cannot rename %s", f->part_path);
-	}
-	st = custos__fsync_parent(w->files[0].final_path, err);
 	if (st == CUSTOS_OK)
-		w->committed = 1;
+		w->closed = 1;
 	return st;
+}
+
+custos_status custos_raw_writer_commit(custos_raw_writer *w, custos_error *err)
+{
+	custos_status st;
+	size_t done = 0;
+
+	if (w == NULL || w->committed || w->work_dir != NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"writer cannot commit");
+	st = custos__raw_writer_close(w, err);
+	for (; st == CUSTOS_OK && done < w->file_count; done++)
+		st = custos__commit_noreplace(w->files[done].work_path,
+			w->files[done].final_path, err);
+	if (st != CUSTOS_OK) {
+		/* Give back the names already taken: all or nothing. */
+		while (done-- > 0)
+			if (!custos__path_exists(w->files[done].work_path))
+				(void)custos__commit_noreplace(
+					w->files[done].final_path,
+					w->files[done].work_path, NULL);
+		return st;
+	}
+	w->committed = 1;
+	return CUSTOS_OK;
+}
+
+const char *custos__raw_writer_work_path(const custos_raw_writer *w,
+		size_t index)
+{
+	if (w == NULL || index >= w->file_count)
+		return NULL;
+	return w->files[index].work_path;
 }
 
 size_t custos_raw_writer_file_count(const custos_raw_writer *w)
@@ -278,10 +332,11 @@ void custos_raw_writer_free(custos_raw_writer *w)
 	}
 	for (size_t i = 0; i < w->file_count; i++) {
 		free(w->files[i].final_path);
-		free(w->files[i].part_path);
+		free(w->files[i].work_path);
 	}
 	free(w->files);
 	custos_digest_free(w->sha256);
+	free(w->work_dir);
 	free(w->base);
 	free(w);
 }

@@ -1,6 +1,8 @@
 /*
  * The acquisition report, as JSON (the record a program reads) and as text
- * (the same facts, laid out for a person and for printing).
+ * (the same facts, laid out for a person and for printing), from the plain
+ * description in report_private.h.  Nothing here knows how the facts were
+ * gathered.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -10,10 +12,11 @@
 
 #include <jansson.h>
 
-#include "acquire_private.h"
 #include "custos/report.h"
 #include "custos/version.h"
 #include "error_private.h"
+#include "report_private.h"
+#include "util_private.h"
 
 /*
  * A JSON string for text that may not be valid UTF-8 (device strings, paths,
@@ -53,13 +56,17 @@ static json_t *jsize(uint64_t v)
 	return json_integer((json_int_t)v);
 }
 
-static json_t *hashes_json(const char digest[][CUSTOS_DIGEST_HEX_MAX],
-		custos_digest_set set)
+static int given(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+static json_t *hashes_json(const char *const digest[CUSTOS_DIGEST_COUNT])
 {
 	json_t *o = json_object();
 
 	for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++) {
-		if (!(set & CUSTOS_DIGEST_BIT(alg)) || digest[alg][0] == '\0')
+		if (!given(digest[alg]))
 			continue;
 		json_object_set_new(o, custos_digest_name((custos_digest_alg)alg),
 			json_string(digest[alg]));
@@ -67,64 +74,51 @@ static json_t *hashes_json(const char digest[][CUSTOS_DIGEST_HEX_MAX],
 	return o;
 }
 
-static const char *verify_name(custos_verify_result v)
-{
-	switch (v) {
-	case CUSTOS_VERIFY_NOT_RUN: return "not-run";
-	case CUSTOS_VERIFY_MATCH: return "match";
-	case CUSTOS_VERIFY_MISMATCH: return "mismatch";
-	case CUSTOS_VERIFY_FAILED: return "failed";
-	}
-	return "unknown";
-}
-
-static const char *compression_name(const custos_acquisition *a)
-{
-	if (a->format != CUSTOS_FORMAT_E01)
-		return "none";
-	switch (a->compression) {
-	case CUSTOS_COMPRESSION_NONE: return "none";
-	case CUSTOS_COMPRESSION_FAST: return "fast";
-	case CUSTOS_COMPRESSION_BEST: return "best";
-	}
-	return "unknown";
-}
-
 /* E01 only: what the image stores beyond the media bytes. */
-static void add_e01_facts(json_t *root, const custos_acquisition *a)
+static int is_e01(const custos__report *a)
+{
+	return strcmp(a->format, "e01") == 0;
+}
+
+static int is_aborted(const custos__report *a)
+{
+	return strcmp(a->result, "aborted") == 0;
+}
+
+static void add_e01_facts(json_t *root, const custos__report *a)
 {
 	json_t *image = json_object_get(root, "image");
+	const char *stored[CUSTOS_DIGEST_COUNT] = {0};
 
-	if (image == NULL || a->format != CUSTOS_FORMAT_E01)
+	if (image == NULL || !is_e01(a))
 		return;
+	stored[CUSTOS_DIGEST_MD5] = a->stored_md5;
+	stored[CUSTOS_DIGEST_SHA1] = a->stored_sha1;
 	json_object_set_new(image, "ewf_format", json_string("encase6"));
-	json_object_set_new(image, "chunk_size_bytes", json_integer(
-		(json_int_t)a->source.logical_sector_size * 64));
+	json_object_set_new(image, "chunk_size_bytes",
+		json_integer((json_int_t)a->chunk_size));
 	json_object_set_new(image, "padding_bytes",
 		jsize(a->padding_bytes));
 	/* The MD5 and SHA-1 inside the E01 cover the padded media. */
-	json_object_set_new(image, "stored_hashes",
-		hashes_json(a->stored_digest,
-			CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_MD5) |
-			CUSTOS_DIGEST_BIT(CUSTOS_DIGEST_SHA1)));
+	json_object_set_new(image, "stored_hashes", hashes_json(stored));
 }
 
-static json_t *build_all(const custos_acquisition *a);
+static json_t *build_all(const custos__report *a);
 
 /* Who signs this report (the signature itself is <report>.p7s). */
-static void add_signature(json_t *root, const custos_acquisition *a)
+static void add_signature(json_t *root, const custos__report *a)
 {
 	if (!a->sign_requested)
 		return;
 	json_object_set_new(root, "signature", json_pack("{s:o, s:s, s:o, s:o, s:b}",
-		"file", jtext(custos__basename(a->signature_path)),
+		"file", jtext(a->signature_name),
 		"format", a->tsa_requested ? "CAdES-B-T" : "CAdES-B-B",
 		"signer", jtext(a->signer_subject),
 		"certificate_sha256", jtext(a->signer_fingerprint),
 		"timestamp_requested", a->tsa_requested));
 }
 
-static json_t *build(const custos_acquisition *a)
+static json_t *build(const custos__report *a)
 {
 	json_t *root = build_all(a);
 
@@ -135,9 +129,9 @@ static json_t *build(const custos_acquisition *a)
 	return root;
 }
 
-static json_t *build_all(const custos_acquisition *a)
+static json_t *build_all(const custos__report *a)
 {
-	const custos_source_info *s = &a->source;
+	const custos_source_info *s = a->source;
 	char started[CUSTOS__RFC3339_MAX], finished[CUSTOS__RFC3339_MAX];
 	json_t *files = json_array(), *ranges = json_array(), *verify;
 	size_t n = custos_ranges_count(a->unreadable);
@@ -148,7 +142,7 @@ static json_t *build_all(const custos_acquisition *a)
 		json_array_append_new(files, json_pack("{s:o, s:o, s:o}",
 			"name", jtext(a->files[i].name),
 			"size_bytes", jsize(a->files[i].size_bytes),
-			"sha256", a->files[i].sha256[0]
+			"sha256", given(a->files[i].sha256)
 				? json_string(a->files[i].sha256) : json_null()));
 	for (size_t i = 0; i < n; i++) {
 		const custos_range *r = custos_ranges_get(a->unreadable, i);
@@ -159,8 +153,8 @@ static json_t *build_all(const custos_acquisition *a)
 	}
 	verify = json_pack("{s:b, s:s, s:o, s:o}",
 		"requested", a->verify_requested,
-		"result", verify_name(a->verify),
-		"hashes", hashes_json(a->verify_digest, a->digests),
+		"result", a->verify_result,
+		"hashes", hashes_json(a->verify_hashes),
 		"detail", jtext(a->verify_detail));
 
 	return json_pack(
@@ -181,11 +175,11 @@ static json_t *build_all(const custos_acquisition *a)
 		  "openssl", custos_version_openssl(),
 		  "libarchive", custos_version_libarchive(),
 		"case",
-		  "case_number", jtext(a->case_info.case_number),
-		  "evidence_number", jtext(a->case_info.evidence_number),
-		  "examiner", jtext(a->case_info.examiner),
-		  "description", jtext(a->case_info.description),
-		  "notes", jtext(a->case_info.notes),
+		  "case_number", jtext(a->case_number),
+		  "evidence_number", jtext(a->evidence_number),
+		  "examiner", jtext(a->examiner),
+		  "description", jtext(a->description),
+		  "notes", jtext(a->notes),
 		"source",
 		  "path", jtext(s->path),
 		  "kind", custos_source_kind_name(s->kind),
@@ -202,12 +196,12 @@ static json_t *build_all(const custos_acquisition *a)
 		  "backing_file", jtext(s->backing_file),
 		  "identity_from", jtext(s->identity_from),
 		"image",
-		  "format", a->format == CUSTOS_FORMAT_E01 ? "e01" : "raw",
-		  "compression", compression_name(a),
+		  "format", a->format,
+		  "compression", a->compression,
 		  "split_size_bytes", a->split_size ? jsize(a->split_size)
 			: json_null(),
 		  "files", files,
-		"hashes", hashes_json(a->digest, a->digests),
+		"hashes", hashes_json(a->hashes),
 		"errors",
 		  "unreadable_sectors", jsize(custos_ranges_total(a->unreadable)),
 		  "unreadable_bytes", jsize(custos_ranges_total(a->unreadable) *
@@ -216,7 +210,7 @@ static json_t *build_all(const custos_acquisition *a)
 		  "retries", (int)a->retries,
 		  "granularity_bytes", (int)a->granularity,
 		"acquisition",
-		  "bytes_acquired", jsize(a->bytes),
+		  "bytes_acquired", jsize(a->bytes_acquired),
 		  "bytes_expected", s->size_known ? jsize(s->size_bytes)
 			: json_null(),
 		  "duration_ms", (json_int_t)(a->duration_seconds * 1000.0),
@@ -225,11 +219,11 @@ static json_t *build_all(const custos_acquisition *a)
 		"finished_at", finished,
 		"host", a->host,
 		"timezone", a->timezone,
-		"result", custos_acquire_result_name(a->result),
-		"aborted_reason", jtext(a->abort_reason));
+		"result", a->result,
+		"aborted_reason", jtext(a->aborted_reason));
 }
 
-custos_status custos_report_to_json(char **out, const custos_acquisition *a,
+custos_status custos__report_json(char **out, const custos__report *a,
 		custos_error *err)
 {
 	json_t *root;
@@ -351,10 +345,10 @@ static const char *yes_no_unknown(int v)
 	return v == CUSTOS_UNKNOWN ? "unknown" : v ? "yes" : "no";
 }
 
-custos_status custos_report_to_text(char **out, const custos_acquisition *a,
+custos_status custos__report_text(char **out, const custos__report *a,
 		custos_error *err)
 {
-	const custos_source_info *s = &a->source;
+	const custos_source_info *s = a->source;
 	char started[CUSTOS__RFC3339_MAX], finished[CUSTOS__RFC3339_MAX];
 	char size[64];
 	size_t n = custos_ranges_count(a->unreadable);
@@ -369,17 +363,17 @@ custos_status custos_report_to_text(char **out, const custos_acquisition *a,
 
 	add(&t, "CUSTOS ACQUISITION REPORT\n");
 	add(&t, "=========================\n\n");
-	add(&t, "Result: %s\n", custos_acquire_result_name(a->result));
-	if (a->result == CUSTOS_RESULT_ABORTED) {
-		add(&t, "  The run did not finish; the image is incomplete.\n");
-		field(&t, "Reason:", a->abort_reason);
+	add(&t, "Result: %s\n", a->result);
+	if (is_aborted(a)) {
+		add(&t, "  The run did not finish; no image was committed.\n");
+		field(&t, "Reason:", a->aborted_reason);
 	}
 	add(&t, "\nCase\n");
-	field(&t, "Case number:", a->case_info.case_number);
-	field(&t, "Evidence number:", a->case_info.evidence_number);
-	field(&t, "Examiner:", a->case_info.examiner);
-	field(&t, "Description:", a->case_info.description);
-	field(&t, "Notes:", a->case_info.notes);
+	field(&t, "Case number:", a->case_number);
+	field(&t, "Evidence number:", a->evidence_number);
+	field(&t, "Examiner:", a->examiner);
+	field(&t, "Description:", a->description);
+	field(&t, "Notes:", a->notes);
 
 	add(&t, "\nSource\n");
 	field(&t, "Path:", s->path);
@@ -401,9 +395,9 @@ custos_status custos_report_to_text(char **out, const custos_acquisition *a,
 	if (s->identity_from) field(&t, "Identity read from:", s->identity_from);
 
 	add(&t, "\nImage\n");
-	if (a->format == CUSTOS_FORMAT_E01) {
+	if (is_e01(a)) {
 		add(&t, "  %-22s E01 (EnCase 6), compression %s\n", "Format:",
-			compression_name(a));
+			a->compression);
 		if (a->padding_bytes > 0)
 			add(&t, "  %-22s %" PRIu64 " zero bytes added to end on "
 				"a whole sector;\n  %-22s the MD5 and SHA-1 stored "
@@ -412,31 +406,29 @@ custos_status custos_report_to_text(char **out, const custos_acquisition *a,
 	} else {
 		field(&t, "Format:", "raw (uncompressed)");
 	}
-	human_size(size, sizeof(size), a->bytes);
+	human_size(size, sizeof(size), a->bytes_acquired);
 	field(&t, "Bytes acquired:", size);
 	for (size_t i = 0; i < a->file_count; i++) {
 		add(&t, "  File %-17zu ", i + 1);
 		add_safe(&t, a->files[i].name);
 		add(&t, "  %" PRIu64 " bytes\n", a->files[i].size_bytes);
-		if (a->files[i].sha256[0])
+		if (given(a->files[i].sha256))
 			add(&t, "  %-22s %s\n", "  SHA-256:", a->files[i].sha256);
 	}
 
 	add(&t, "\nHashes of the acquired media\n");
 	for (int alg = 0; alg < CUSTOS_DIGEST_COUNT; alg++)
-		if (a->digest[alg][0])
+		if (given(a->hashes[alg]))
 			add(&t, "  %-22s %s\n",
 				custos_digest_name((custos_digest_alg)alg),
-				a->digest[alg]);
-	if (a->result == CUSTOS_RESULT_ABORTED)
+				a->hashes[alg]);
+	if (is_aborted(a))
 		add(&t, "  (none: the run was aborted)\n");
-	if (a->format == CUSTOS_FORMAT_E01 && a->padding_bytes > 0 &&
-	    a->result != CUSTOS_RESULT_ABORTED) {
+	if (is_e01(a) && a->padding_bytes > 0 && !is_aborted(a) &&
+	    given(a->stored_md5) && given(a->stored_sha1)) {
 		add(&t, "\nHashes stored in the E01 (media with padding)\n");
-		add(&t, "  %-22s %s\n", "md5",
-			a->stored_digest[CUSTOS_DIGEST_MD5]);
-		add(&t, "  %-22s %s\n", "sha1",
-			a->stored_digest[CUSTOS_DIGEST_SHA1]);
+		add(&t, "  %-22s %s\n", "md5", a->stored_md5);
+		add(&t, "  %-22s %s\n", "sha1", a->stored_sha1);
 	}
 
 	add(&t, "\nUnreadable sectors: %" PRIu64 "\n",
@@ -453,17 +445,15 @@ custos_status custos_report_to_text(char **out, const custos_acquisition *a,
 	}
 	add(&t, "  %-22s %u\n", "Retries per read:", a->retries);
 
-	add(&t, "\nVerification (image read back): %s\n", verify_name(a->verify));
+	add(&t, "\nVerification (image read back): %s\n", a->verify_result);
 	if (a->verify_detail) field(&t, "Detail:", a->verify_detail);
 
 	if (a->sign_requested) {
-		add(&t, "\nSignature of %s\n",
-			custos__basename(a->report_json_path));
+		add(&t, "\nSignature of %s\n", a->report_json_name);
 		if (a->signed_ok) {
 			field(&t, "Signed by:", a->signer_subject);
 			field(&t, "Certificate SHA-256:", a->signer_fingerprint);
-			field(&t, "Signature file:",
-				custos__basename(a->signature_path));
+			field(&t, "Signature file:", a->signature_name);
 			field(&t, "Form:", a->tsa_requested
 				? "CAdES-B-T (with an RFC 3161 timestamp)"
 				: "CAdES-B-B");

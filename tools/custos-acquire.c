@@ -206,11 +206,14 @@ static void print_summary(const custos_acquisition *a, const char *base)
 	case CUSTOS_VERIFY_MATCH: printf("verify: match\n"); break;
 	case CUSTOS_VERIFY_MISMATCH: printf("verify: MISMATCH\n"); break;
 	case CUSTOS_VERIFY_FAILED: printf("verify: failed\n"); break;
+	case CUSTOS_VERIFY_INTERRUPTED: printf("verify: interrupted\n"); break;
 	case CUSTOS_VERIFY_NOT_RUN: break;
 	}
-	printf("report: ");
-	cli_fputs_safe(base, stdout);
-	printf(".report.json\n");
+	if (custos_acquisition_report_path(a) != NULL) {
+		printf("report: ");
+		cli_fputs_safe(base, stdout);
+		printf(".report.json\n");
+	}
 }
 
 int main(int argc, char **argv)
@@ -413,9 +416,23 @@ int main(int argc, char **argv)
 	else if (acq != NULL && !quiet)
 		print_summary(acq, opts.output_base);
 
+	if (acq != NULL && custos_acquisition_report_path(acq) == NULL &&
+	    custos_acquisition_report_json(acq) != NULL) {
+		/* No report could be written: its result goes here instead. */
+		fputs(custos_acquisition_report_json(acq), stderr);
+	}
 	if (st != CUSTOS_OK && st != CUSTOS_EMISMATCH) {
-		cli_error(TOOL, "%s%s", err.message, acq != NULL
-			? " (acquisition aborted; see the report)" : "");
+		const char *see = "";
+
+		if (acq != NULL && custos_acquisition_report_path(acq) != NULL)
+			see = custos_acquisition_result(acq) ==
+				CUSTOS_RESULT_ABORTED
+				? " (acquisition aborted; see the report)"
+				: " (see the report)";
+		else if (acq != NULL)
+			see = " (acquisition aborted; no report was written, "
+			      "its content is above)";
+		cli_error(TOOL, "%s%s", err.message, see);
 		rc = st == CUSTOS_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 	} else if (st == CUSTOS_EMISMATCH) {
 		cli_error(TOOL, "%s", err.message);

@@ -43,6 +43,7 @@ typedef enum custos_verify_result {
 	CUSTOS_VERIFY_MATCH = 1,
 	CUSTOS_VERIFY_MISMATCH = 2,
 	CUSTOS_VERIFY_FAILED = 3,   /* the image could not be read back */
+	CUSTOS_VERIFY_INTERRUPTED = 4, /* stopped (cancel) before the end */
 } custos_verify_result;
 
 /* Case metadata; copied by custos_acquire_run.  NULL fields are omitted. */
@@ -107,12 +108,23 @@ CUSTOS_EXTERN void custos_acquire_options_init(custos_acquire_options *opts);
  * Run an acquisition and write the image and the report files
  * (<base>.report.json, <base>.report.txt and, unless aborted, <base>.sha256).
  *
+ * Before the source is read, the run claims <base> by creating the private
+ * folder <base>.part (mode 0700) and checks that no output name is taken;
+ * a second run with the same base fails at once with CUSTOS_EEXIST and
+ * touches nothing.  Everything is written inside <base>.part, created
+ * exclusively, and committed at the end with renames that never replace:
+ * the images, <base>.sha256, the JSON report, its signature, the text
+ * report.  If any step of that fails, the steps already done are undone
+ * and the run is reported as aborted; an aborted run's partial image stays
+ * in <base>.part, named so by its report.
+ *
  * Returns CUSTOS_OK when the run completed (possibly with unreadable
  * sectors: check custos_acquisition_result), CUSTOS_EMISMATCH when --verify
- * found a difference, or the error that stopped it.  When the run started,
- * *out is set even on failure, describing an aborted run whose report says
- * so; when it could not start (bad options, outputs already exist, writable
- * source with require_readonly), *out is NULL and nothing was written.
+ * found a difference, CUSTOS_ECANCELED when the run or its verification
+ * was interrupted, or the first error that stopped it.  When the run
+ * started, *out is set even on failure, describing an aborted run; when it
+ * could not start (bad options, outputs already exist, writable source with
+ * require_readonly), *out is NULL and nothing was written.
  */
 CUSTOS_EXTERN custos_status custos_acquire_run(custos_acquisition **out,
 		custos_source *src, const custos_acquire_options *opts,
@@ -133,7 +145,8 @@ CUSTOS_EXTERN const char *custos_acquisition_digest(
 /* The report as JSON text; borrowed, NUL-terminated. */
 CUSTOS_EXTERN const char *custos_acquisition_report_json(
 		const custos_acquisition *a);
-/* Paths of the report files written; borrowed. */
+/* Path of the JSON report, or NULL if no report could be written (the
+ * report's text is still custos_acquisition_report_json); borrowed. */
 CUSTOS_EXTERN const char *custos_acquisition_report_path(
 		const custos_acquisition *a);
 CUSTOS_EXTERN void custos_acquisition_free(custos_acquisition *a);

@@ -104,7 +104,7 @@ mkfifo slow
 writer=$!
 "$A" -q -f raw -o int - < slow >out.txt 2>err.txt &
 pid=$!
-for _ in $(seq 50); do [ -s int.raw.part ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -s int.part/int.raw ] && break; sleep 0.1; done
 sleep 0.3
 kill -INT "$pid"
 wait "$pid"
@@ -114,6 +114,8 @@ expect "SIGINT exits 3" test "$status" -eq 3
 expect "SIGINT report says aborted" test "$(jget int.report.json .result)" = aborted
 expect "SIGINT report says how far" test "$(jget int.report.json .acquisition.bytes_acquired)" -gt 0
 expect "SIGINT leaves no final image" test ! -e int.raw
-expect "SIGINT keeps the partial data as .part" test -e int.raw.part
+expect "SIGINT keeps the partial data in the work folder" test -e int.part/int.raw
+expect "SIGINT report names it there" \
+	test "$(jget int.report.json '.image.files[0].name')" = int.part/int.raw
 
 finish

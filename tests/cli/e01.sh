@@ -136,8 +136,11 @@ expect_status 3 "E01 write failure (ulimit -f)" -- \
 	bash -c "ulimit -f 300; exec '$A' -q -c none -o wf '$SAMPLE'"
 expect "no final E01 after a failure" test ! -e wf.E01
 expect "report says aborted" test "$(jget wf.report.json .result)" = aborted
-expect "partial segments stay in the .part folder" test -d wf.E01.part
-mkdir -p held.E01.part
-expect_status 3 "refuse when BASE.E01.part exists" -- "$A" -q -o held "$SAMPLE"
-err_matches "held.E01.part exists" "the leftover folder is named"
+expect "partial segments stay in the work folder" test -e wf.part/wf.E01
+expect "the report names them there" \
+	test "$(jget wf.report.json '.image.files[0].name')" = wf.part/wf.E01
+mkdir -p held.part
+expect_status 3 "refuse when BASE.part exists" -- "$A" -q -o held "$SAMPLE"
+err_matches "held.part already exists" "the leftover folder is named"
+expect "nothing was written beside it" test -z "$(ls -d held.* | grep -vx held.part)"
 finish

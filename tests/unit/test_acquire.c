@@ -323,7 +323,7 @@ static void test_cancel_is_aborted(void)
 	/* Nothing looks complete: no final image, no checksum file. */
 	CU_ASSERT(!exists("c.raw"));
 	CU_ASSERT(!exists("c.sha256"));
-	CU_ASSERT(exists("c.raw.part"));
+	CU_ASSERT(exists("c.part/c.raw"));
 	rep = load_report("c.report.json");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(rep, "result")),
 		"aborted");
@@ -360,7 +360,7 @@ static void test_write_failure_is_aborted(void)
 	setrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, old_handler);
 	CU_ASSERT_FATAL(a != NULL);
-	CU_ASSERT(strstr(err.message, "w.raw.part") != NULL);
+	CU_ASSERT(strstr(err.message, "w.part/w.raw") != NULL);
 	CU_ASSERT_EQUAL(custos_acquisition_result(a), CUSTOS_RESULT_ABORTED);
 	CU_ASSERT(!exists("w.raw"));
 	CU_ASSERT(!exists("w.sha256"));
@@ -386,7 +386,7 @@ static void test_existing_output_untouched(void)
 	o.output_base = "x";
 	CU_ASSERT(custos_acquire_run(&a, s, &o, NULL) == CUSTOS_EEXIST);
 	CU_ASSERT(a == NULL);
-	CU_ASSERT(!exists("x.raw") && !exists("x.raw.part"));
+	CU_ASSERT(!exists("x.raw") && !exists("x.part"));
 	custos_source_free(s);
 	fault_free(f);
 }
