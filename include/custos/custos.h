@@ -14,6 +14,7 @@
 #include "image.h"
 #include "cert.h"
 #include "key.h"
+#include "check.h"
 #include "sign.h"
 #include "timestamp.h"
 #include "merkle.h"

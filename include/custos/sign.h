@@ -23,26 +23,7 @@
 #include "digest.h"
 #include "error.h"
 #include "key.h"
-
-/* The outcome of one check; the values never change. */
-typedef enum custos_sign_check {
-	CUSTOS_SIGN_OK = 0,
-	CUSTOS_SIGN_MISSING = 1,            /* no .p7s and no .tsr to check */
-	CUSTOS_SIGN_MALFORMED = 2,          /* truncated, garbage, not detached CMS */
-	CUSTOS_SIGN_CONTENT_CHANGED = 3,    /* the file is not what was signed */
-	CUSTOS_SIGN_BAD_SIGNATURE = 4,      /* the signature value does not verify */
-	CUSTOS_SIGN_UNTRUSTED = 5,          /* no chain to a trusted CA */
-	CUSTOS_SIGN_EXPIRED = 6,            /* certificate expired or not yet valid */
-	CUSTOS_SIGN_KEY_USAGE = 7,          /* certificate may not sign */
-	CUSTOS_SIGN_TIMESTAMP_MISMATCH = 8, /* the token is over other data */
-	CUSTOS_SIGN_TIMESTAMP_INVALID = 9,  /* the token is broken or badly signed */
-	CUSTOS_SIGN_TIMESTAMP_UNTRUSTED = 10, /* the TSA has no trusted chain */
-} custos_sign_check;
-
-/* "ok", "missing", "malformed", "content-changed", "bad-signature",
- * "untrusted", "expired", "key-usage", "timestamp-mismatch",
- * "timestamp-invalid", "timestamp-untrusted". */
-CUSTOS_EXTERN const char *custos_sign_check_name(custos_sign_check check);
+#include "timestamp.h"
 
 /*
  * The message digest of a signature.  ECDSA keys sign with their curve's
@@ -67,7 +48,6 @@ CUSTOS_EXTERN custos_status custos_sign_digest_parse(custos_sign_digest *out,
 		const char *name, custos_error *err);
 
 #define CUSTOS_SIGN_OPTIONS_VERSION 2
-#define CUSTOS_TSA_DEFAULT_TIMEOUT 30
 
 typedef struct custos_sign_options {
 	unsigned int version;      /* CUSTOS_SIGN_OPTIONS_VERSION */
@@ -128,7 +108,6 @@ CUSTOS_EXTERN void custos_sign_verify_options_init(
 		custos_sign_verify_options *opts);
 
 typedef struct custos_sign_verification custos_sign_verification;
-typedef struct custos_timestamp custos_timestamp;
 
 /*
  * Check the signature and timestamps of the file at path.  Returns

@@ -1,12 +1,14 @@
 #!/bin/bash
 # Conformance with other implementations and hostile inputs (issue 9):
+#  - time stamps sit below signatures: timestamp.c uses nothing of sign.c;
 #  - CMS signatures on P-256, P-384, P-521 and RSA-PSS keys, each with its
 #    RFC 5753 digest, checked by openssl cms, GnuTLS certtool and gpgsm,
 #    and the digest read back from the SignerInfo;
 #  - inputs that must be regular files (a FIFO never hangs a tool);
 #  - age identity files with several identities and comments, against age;
 #  - damaged E01 files reported as damaged, never hashed as raw.
-# Needs: CUSTOS_KEY, CUSTOS_SIGN, CUSTOS_HASH, TESTDATA; openssl, jq.
+# Needs: CUSTOS_KEY, CUSTOS_SIGN, CUSTOS_HASH, TESTDATA, SOURCE_ROOT;
+# openssl, jq.
 # certtool (gnutls-bin), gpgsm and age are used when installed.
 . "$(dirname "$0")/lib.sh"
 K=$CUSTOS_KEY
@@ -14,6 +16,25 @@ S=$CUSTOS_SIGN
 for tool in openssl jq timeout; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: no $tool" >&2; exit 77; }
 done
+
+# ---- layering: time stamps sit below signatures (issue 10) ----
+
+if [ -n "${SOURCE_ROOT:-}" ]; then
+	ts_files="$SOURCE_ROOT/src/timestamp.c $SOURCE_ROOT/src/timestamp_private.h
+		$SOURCE_ROOT/include/custos/timestamp.h"
+	# shellcheck disable=SC2086
+	inc=$(grep -hE '^#include "(custos/)?sign(_private)?\.h"' $ts_files || true)
+	expect "timestamp.c and its headers include nothing of sign (${inc:-none})" \
+		test -z "$inc"
+	stray=""
+	# shellcheck disable=SC2086
+	for f in $(grep -ohE 'custos_sign_[a-z_]+' $ts_files | sort -u); do
+		grep -q "$f" "$SOURCE_ROOT/include/custos/check.h" ||
+			stray="$stray $f"
+	done
+	expect "timestamp.c uses no sign symbol outside check.h (${stray:-none})" \
+		test -z "$stray"
+fi
 
 # ---- signatures: each curve with its own digest ----
 
