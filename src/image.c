@@ -16,6 +16,7 @@
 #include "custos/raw.h"
 #include "error_private.h"
 #include "ewf_private.h"
+#include "fileio_private.h"
 #include "pipeline_private.h"
 #include "util_private.h"
 
@@ -37,10 +38,10 @@ static int has_ewf_signature(const char *path)
 	static const unsigned char sig[8] = {'E', 'V', 'F', 0x09, 0x0d, 0x0a,
 					     0xff, 0x00};
 	unsigned char buf[8];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
+	int fd;
 
-	if (fd < 0)
+	if (custos__open_regular(&fd, path, "image", NULL) != CUSTOS_OK)
 		return 0;
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
@@ -108,12 +109,16 @@ custos_status custos_image_open(custos_image **out, const char *const *paths,
 	for (size_t i = 0; i < count; i++) {
 		struct stat sb;
 
+		custos_status kind;
+
 		if (stat(paths[i], &sb) != 0)
 			return custos__error_errno(err, errno, "cannot open %s",
 				paths[i]);
-		if (!S_ISREG(sb.st_mode))
-			return custos__error_set(err, CUSTOS_EINVAL,
-				"%s is not an image file", paths[i]);
+		/* A FIFO would hang the read, a character device never
+		 * ends: refused before anything is read. */
+		if ((kind = custos__check_regular(paths[i], "image", err)) !=
+				CUSTOS_OK)
+			return kind;
 	}
 	img = calloc(1, sizeof(*img));
 	if (img == NULL)

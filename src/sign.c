@@ -238,20 +238,17 @@ static custos_status check_signer(X509 *cert, EVP_PKEY *key,
 	return st;
 }
 
+/* The content to sign or check: a regular file (a FIFO would hang the
+ * read, a device is not "a file" and may never end). */
 static custos_status open_content(BIO **out, const char *path,
 		custos_error *err)
 {
-	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	custos_status st;
+	int fd;
 
 	*out = NULL;
-	if (fd < 0)
-		return custos__error_errno(err, errno, "cannot open %s", path);
-	if (fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-		close(fd);
-		return custos__error_set(err, CUSTOS_EINVAL,
-			"%s is a folder, not a file", path);
-	}
+	if ((st = custos__open_regular(&fd, path, "file", err)) != CUSTOS_OK)
+		return st;
 	*out = BIO_new_fd(fd, BIO_CLOSE);
 	if (*out == NULL) {
 		close(fd);
@@ -942,6 +939,8 @@ custos_status custos_sign_verify_file(custos_sign_verification **out,
 			"unknown verify options version %u", opts->version);
 	if (stat(path, &sb) != 0)
 		return custos__error_errno(err, errno, "cannot open %s", path);
+	if ((st = custos__check_regular(path, "file", err)) != CUSTOS_OK)
+		return st;
 	v = calloc(1, sizeof(*v));
 	if (v == NULL || (v->path = strdup(path)) == NULL) {
 		free(v);

@@ -269,7 +269,10 @@ static int cmd_show(int argc, char **argv)
 
 		if (st != CUSTOS_OK) {
 			cli_error(TOOL, "%s", err.message);
-			rc = CLI_EXIT_FAILURE;
+			/* A FIFO or device given as CERT is a usage error. */
+			if (rc != CLI_EXIT_FAILURE)
+				rc = st == CUSTOS_EINVAL ? CLI_EXIT_USAGE
+							 : CLI_EXIT_FAILURE;
 			continue;
 		}
 		if (json) {

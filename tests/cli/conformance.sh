@@ -202,4 +202,50 @@ expect_status 2 "an Ed25519 key is refused for CMS" -- \
 err_matches "Ed25519" "the Ed25519 refusal names the reason"
 expect "the Ed25519 refusal wrote nothing" test ! -e pick.json.p7s
 
+# ---- inputs that must be files: a FIFO is refused, never waited on ----
+
+# fifo_refused DESCRIPTION -- COMMAND...: exits 2 (a FIFO where a file
+# belongs) within 10 s, naming the FIFO; a hang is killed (exit 124) and
+# fails.
+fifo_refused() {
+	local what=$1
+	shift 2
+	timeout 10 "$@" >out.txt 2>err.txt </dev/null
+	local got=$?
+	if [ "$got" -eq 2 ] && grep -q 'FIFO' err.txt; then
+		pass "$what: refused (exit 2, names the FIFO)"
+	else
+		fail "$what: exit $got, wanted 2 naming the FIFO; stderr: $(head -c 300 err.txt)"
+	fi
+}
+mkfifo fifo fifo.json fifo.E01 fifo.age
+printf 'TEST ONLY\n' > plain.json
+"$S" sign -q -k ecdsa-p256.key -c ecdsa-p256.pem plain.json
+cp plain.json.p7s fifo.json.p7s
+fifo_refused "custos-sign verify, content a FIFO" -- \
+	"$S" verify --trust ca.pem fifo.json
+fifo_refused "custos-sign verify, --signature a FIFO" -- \
+	"$S" verify --trust ca.pem --signature fifo plain.json
+fifo_refused "custos-sign verify, --timestamp a FIFO" -- \
+	"$S" verify --trust ca.pem --timestamp fifo plain.json
+fifo_refused "custos-sign verify, --trust a FIFO" -- \
+	"$S" verify --trust fifo plain.json
+rm -f fifo.json.p7s
+fifo_refused "custos-sign sign, content a FIFO" -- \
+	"$S" sign -k ecdsa-p256.key -c ecdsa-p256.pem fifo.json
+expect "signing a FIFO wrote no signature" test ! -e fifo.json.p7s
+fifo_refused "custos-sign sign, --key a FIFO" -- \
+	"$S" sign -k fifo -c ecdsa-p256.pem pick.json
+fifo_refused "custos-sign sign, --cert a FIFO" -- \
+	"$S" sign -k ecdsa-p256.key -c fifo pick.json
+fifo_refused "custos-sign sign, --chain a FIFO" -- \
+	"$S" sign -k ecdsa-p256.key -c ecdsa-p256.pem --chain fifo pick.json
+fifo_refused "custos-sign timestamp, content a FIFO" -- \
+	"$S" timestamp --tsa http://127.0.0.1:1/tsa fifo.json
+fifo_refused "custos-key show, a FIFO" -- "$K" show fifo
+fifo_refused "custos-hash, a raw image that is a FIFO" -- \
+	"$CUSTOS_HASH" fifo
+fifo_refused "custos-hash, an E01 that is a FIFO" -- \
+	"$CUSTOS_HASH" fifo.E01
+
 finish
