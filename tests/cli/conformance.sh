@@ -248,4 +248,45 @@ fifo_refused "custos-hash, a raw image that is a FIFO" -- \
 fifo_refused "custos-hash, an E01 that is a FIFO" -- \
 	"$CUSTOS_HASH" fifo.E01
 
+# ---- damaged E01: reported as damaged (exit 1), never hashed as raw ----
+
+H=$CUSTOS_HASH
+E01=$TESTDATA/ewf/ext2.E01
+mkdir e01 && cd e01 || exit 99
+cp "$E01" good.E01 && chmod u+w good.E01
+expect_status 0 "an intact E01 hashes as E01" -- "$H" -q --json good.E01
+expect "the intact E01 is format e01" test "$(jget out.txt .format)" = e01
+# damaged NAME OFFSET BYTE: a copy of the E01 with one byte changed.
+damaged() {
+	cp good.E01 "$1" && printf "$3" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+damaged badsig.E01 1 'X'        # "EXF\t..."
+damaged badsig7.E01 7 '\001'    # last signature byte
+damaged badsig.bin 0 'F'        # no EWF name, EWF-like bytes
+head -c 100 good.E01 > trunc.E01
+head -c 5 good.E01 > tiny.E01   # shorter than the signature
+head -c 13 good.E01 > header.E01
+printf 'not an image at all, but named like one\n' > named.E01
+cp badsig.E01 badsig.Ex01; cp badsig.E01 badsig.s01; cp badsig.E01 badsig.L01
+cp named.E01 named.e02
+for f in badsig.E01 badsig7.E01 badsig.bin trunc.E01 tiny.E01 header.E01 \
+	 named.E01 badsig.Ex01 badsig.s01 badsig.L01 named.e02; do
+	expect_status 1 "$f is reported as damaged" -- "$H" -q "$f"
+	expect "$f: no raw hashes printed" bash -c "! grep -q '^md5:' out.txt"
+done
+err_matches "format raw" "the refusal says how to hash it as raw"
+# Raw chosen explicitly: the bytes are hashed as raw media.
+expect_status 0 "--format raw hashes a damaged E01 as raw" -- \
+	"$H" -q --json --format raw badsig.E01
+expect "--format raw: format raw, sha256 of the file" \
+	test "$(jget out.txt .hashes.sha256)" = "$(sha256sum badsig.E01 | cut -c1-64)"
+expect_status 1 "--format e01 on a damaged E01" -- "$H" -q --format e01 badsig.bin
+expect_status 2 "--format bogus is a usage error" -- "$H" --format bogus good.E01
+# Unambiguous raw: no EWF name and no EWF-like bytes.
+head -c 65536 /dev/zero > disk.img
+expect_status 0 "a plain raw image still hashes as raw" -- "$H" -q --json disk.img
+expect "the plain raw image is format raw" test "$(jget out.txt .format)" = raw
+cd .. || exit 99
+
 finish
