@@ -15,6 +15,7 @@
 #include "cert.h"
 #include "key.h"
 #include "check.h"
+#include "text.h"
 #include "sign.h"
 #include "timestamp.h"
 #include "merkle.h"
