@@ -26,6 +26,7 @@
 
 #include "custos/age.h"
 #include "error_private.h"
+#include "fileio_private.h"
 
 #define CHUNK CUSTOS_AGE_CHUNK_SIZE
 #define TAG 16
@@ -464,38 +465,57 @@ custos_status custos_age_recipient_fingerprint(char out[65],
 	return CUSTOS_OK;
 }
 
-custos_status custos_age_identity_file_read(
-		char identity[CUSTOS_AGE_IDENTITY_MAX], const char *path,
-		custos_error *err)
+/* Identities kept from one file; age-keygen writes one, people append. */
+#define IDENTITY_FILE_COUNT_MAX 1024
+
+void custos_age_identities_free(char **ids, size_t count)
 {
-	FILE *f;
-	char *buf;
-	size_t n;
-	custos_status st = CUSTOS_ENOTFOUND;
+	if (ids == NULL)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		if (ids[i] != NULL)
+			OPENSSL_cleanse(ids[i], strlen(ids[i]));
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+/*
+ * Every identity of an age identity file, parsed as age does: "#" lines
+ * and empty lines are skipped, a CR before the LF is dropped, and any
+ * other line must be an identity, or the whole file is refused.
+ */
+custos_status custos_age_identity_file_read_all(char ***out, size_t *count,
+		const char *path, custos_error *err)
+{
+	unsigned char *buf = NULL;
+	size_t n = 0, lineno = 0;
+	char **ids = NULL;
+	size_t nids = 0;
+	custos_status st;
 	char *line, *next;
 
-	if (identity == NULL || path == NULL)
-		return custos__error_set(err, CUSTOS_EINVAL, "age: no identity file");
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return custos__error_errno(err, errno, "%s", path);
-	buf = malloc(IDENTITY_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	}
-	n = fread(buf, 1, IDENTITY_FILE_MAX + 1, f);
-	fclose(f);
-	if (n > IDENTITY_FILE_MAX) {
-		st = custos__error_set(err, CUSTOS_ENOMEM,
-			"%s: identity file over %d bytes", path, IDENTITY_FILE_MAX);
+	if (out == NULL || count == NULL || path == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"age: no identity file");
+	*out = NULL;
+	*count = 0;
+	/* A regular file only: a FIFO would hang the read. */
+	st = custos__read_file_max(path, IDENTITY_FILE_MAX, &buf, &n,
+		"age identity file", err);
+	if (st != CUSTOS_OK)
+		return st;
+	if (memchr(buf, '\0', n) != NULL) {
+		st = custos__error_set(err, CUSTOS_EFORMAT,
+			"%s: not an age identity file (a NUL byte)", path);
 		goto out;
 	}
-	buf[n] = '\0';
-	for (line = buf; line != NULL && *line != '\0'; line = next) {
+	for (line = (char *)buf; line != NULL && *line != '\0'; line = next) {
 		unsigned char sk[32];
+		char **grown;
 		size_t len;
 
+		lineno++;
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
@@ -506,20 +526,62 @@ custos_status custos_age_identity_file_read(
 			continue;
 		if (len >= CUSTOS_AGE_IDENTITY_MAX || parse_identity(sk, line)) {
 			st = custos__error_set(err, CUSTOS_EFORMAT,
-				"%s: not an age X25519 identity file", path);
+				"%s: line %zu is not an age X25519 identity%s",
+				path, lineno, strncmp(line, "AGE-PLUGIN-", 11)
+				== 0 ? " (plugin identities are not supported)"
+				: "");
 			goto out;
 		}
 		OPENSSL_cleanse(sk, sizeof(sk));
-		memcpy(identity, line, len + 1);
-		st = CUSTOS_OK;
-		goto out;
+		if (nids == IDENTITY_FILE_COUNT_MAX) {
+			st = custos__error_set(err, CUSTOS_ENOMEM,
+				"%s: more than %d identities", path,
+				IDENTITY_FILE_COUNT_MAX);
+			goto out;
+		}
+		grown = realloc(ids, (nids + 1) * sizeof(*ids));
+		if (grown == NULL || (grown[nids] = strdup(line)) == NULL) {
+			if (grown != NULL)
+				ids = grown;
+			st = custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+			goto out;
+		}
+		ids = grown;
+		nids++;
 	}
-	st = custos__error_set(err, CUSTOS_EFORMAT, "%s: no identity in file",
-		path);
+	if (nids == 0)
+		st = custos__error_set(err, CUSTOS_EFORMAT,
+			"%s: no identity in file", path);
 out:
-	OPENSSL_cleanse(buf, IDENTITY_FILE_MAX + 1);
+	OPENSSL_cleanse(buf, n);
 	free(buf);
-	return st;
+	if (st != CUSTOS_OK) {
+		custos_age_identities_free(ids, nids);
+		return st;
+	}
+	*out = ids;
+	*count = nids;
+	return CUSTOS_OK;
+}
+
+custos_status custos_age_identity_file_read(
+		char identity[CUSTOS_AGE_IDENTITY_MAX], const char *path,
+		custos_error *err)
+{
+	char **ids = NULL;
+	size_t count = 0;
+	custos_status st;
+
+	if (identity == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"age: no identity file");
+	st = custos_age_identity_file_read_all(&ids, &count, path, err);
+	if (st != CUSTOS_OK)
+		return st;
+	memcpy(identity, ids[0], strlen(ids[0]) + 1);
+	custos_age_identities_free(ids, count);
+	return CUSTOS_OK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -21,6 +21,7 @@
 #include "custos/version.h"
 #include "error_private.h"
 #include "ewf_private.h"
+#include "fileio_private.h"
 #include "util_private.h"
 
 #define MAX_WORKERS 8
@@ -67,11 +68,12 @@ static custos_status check_section_chain(const char *path, int last,
 	uint8_t d[76];
 	uint64_t off = 13, size;
 	struct stat sb;
-	custos_status st = CUSTOS_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	custos_status st;
+	int fd;
 
-	if (fd < 0)
-		return custos__error_errno(err, errno, "cannot open %s", path);
+	if ((st = custos__open_regular(&fd, path, "E01 segment", err)) !=
+			CUSTOS_OK)
+		return st;
 	if (fstat(fd, &sb) != 0) {
 		close(fd);
 		return custos__error_errno(err, errno, "cannot stat %s", path);

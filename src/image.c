@@ -16,6 +16,7 @@
 #include "custos/raw.h"
 #include "error_private.h"
 #include "ewf_private.h"
+#include "fileio_private.h"
 #include "pipeline_private.h"
 #include "util_private.h"
 
@@ -31,20 +32,88 @@ struct custos_image {
 	uint64_t media_size;
 };
 
-/* EWF segment files start with "EVF\t\r\n\xff\0". */
-static int has_ewf_signature(const char *path)
-{
-	static const unsigned char sig[8] = {'E', 'V', 'F', 0x09, 0x0d, 0x0a,
-					     0xff, 0x00};
-	unsigned char buf[8];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+/* What the first bytes of a file say about it. */
+typedef enum first_bytes {
+	BYTES_OTHER,    /* nothing like EWF */
+	BYTES_EWF,      /* the EWF (E01) signature, intact */
+	BYTES_EWF_LIKE, /* close to an EWF-family signature: damaged */
+} first_bytes;
 
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
+/*
+ * EWF-family files start with an 8-byte signature: "EVF\t\r\n\xff\0"
+ * (E01, s01), "LVF\t\r\n\xff\0" (L01), "EVF2\r\n\x81\0" (Ex01),
+ * "LEF2\r\n\x81\0" (Lx01).  Only the first is read here; the others,
+ * and any signature with up to 3 bytes changed, are "EWF-like": most
+ * likely a damaged segment, which must never pass for raw media.
+ */
+static first_bytes classify(const char *path)
+{
+	static const unsigned char sigs[4][8] = {
+		{'E', 'V', 'F', 0x09, 0x0d, 0x0a, 0xff, 0x00},
+		{'L', 'V', 'F', 0x09, 0x0d, 0x0a, 0xff, 0x00},
+		{'E', 'V', 'F', '2', 0x0d, 0x0a, 0x81, 0x00},
+		{'L', 'E', 'F', '2', 0x0d, 0x0a, 0x81, 0x00},
+	};
+	unsigned char buf[8];
+	ssize_t n;
+	int fd;
+
+	if (custos__open_regular(&fd, path, "image", NULL) != CUSTOS_OK)
+		return BYTES_OTHER;
+	n = pread(fd, buf, sizeof(buf), 0);
 	close(fd);
-	return n == (ssize_t)sizeof(buf) && memcmp(buf, sig, sizeof(sig)) == 0;
+	if (n == (ssize_t)sizeof(buf) && memcmp(buf, sigs[0], 8) == 0)
+		return BYTES_EWF;
+	for (size_t k = 0; n > 0 && k < 4; k++) {
+		size_t same = 0;
+
+		for (size_t i = 0; i < (size_t)n; i++)
+			same += buf[i] == sigs[k][i];
+		/* A short file counts when all it has is a signature's
+		 * start; a full one with up to 3 bytes changed. */
+		if ((size_t)n < 8 ? same == (size_t)n && n >= 3 : same >= 5)
+			return BYTES_EWF_LIKE;
+	}
+	return BYTES_OTHER;
+}
+
+/* A name EWF tools give segments: .E01-.E99, .Ex01, .s01, .L01, .Lx01
+ * (any case). */
+static int has_ewf_name(const char *path)
+{
+	const char *base = custos__basename(path);
+	const char *dot = strrchr(base, '.');
+	const char *d;
+
+	if (dot == NULL)
+		return 0;
+	d = dot + 1;
+	if (strchr("EeSsLl", d[0]) == NULL || d[0] == '\0')
+		return 0;
+	d++;
+	if ((dot[1] == 'E' || dot[1] == 'e' || dot[1] == 'L' ||
+	     dot[1] == 'l') && (*d == 'x' || *d == 'X'))
+		d++;
+	return d[0] >= '0' && d[0] <= '9' && d[1] >= '0' && d[1] <= '9' &&
+		d[2] == '\0';
+}
+
+/* In auto mode a path must be unambiguous: not damaged EWF, not an EWF
+ * name on other bytes. */
+static custos_status refuse_ambiguous(const char *path, first_bytes b,
+		custos_error *err)
+{
+	if (b == BYTES_EWF_LIKE)
+		return custos__error_set(err, CUSTOS_EMISMATCH,
+			"%s is a damaged EWF segment: its EVF signature is "
+			"broken or truncated (give --format raw to hash its "
+			"bytes as raw media)", path);
+	if (has_ewf_name(path))
+		return custos__error_set(err, CUSTOS_EMISMATCH,
+			"%s is named as an EWF segment but has no EWF "
+			"signature: damaged or misnamed (give --format raw to "
+			"hash its bytes as raw media)", path);
+	return CUSTOS_OK;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -99,26 +168,60 @@ static custos_status add_split_segments(custos_image *img, const char *first,
 custos_status custos_image_open(custos_image **out, const char *const *paths,
 		size_t count, custos_error *err)
 {
+	return custos_image_open_as(out, paths, count, CUSTOS_IMAGE_AUTO, err);
+}
+
+custos_status custos_image_open_as(custos_image **out,
+		const char *const *paths, size_t count, custos_image_kind kind,
+		custos_error *err)
+{
 	custos_image *img;
 	custos_status st = CUSTOS_OK;
+	first_bytes first = BYTES_OTHER;
 
 	if (out == NULL || paths == NULL || count == 0)
 		return custos__error_set(err, CUSTOS_EINVAL, "no image given");
 	*out = NULL;
+	if (kind != CUSTOS_IMAGE_AUTO && kind != CUSTOS_IMAGE_RAW &&
+	    kind != CUSTOS_IMAGE_E01)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"unknown image kind %d", (int)kind);
 	for (size_t i = 0; i < count; i++) {
 		struct stat sb;
+
+		custos_status regular;
 
 		if (stat(paths[i], &sb) != 0)
 			return custos__error_errno(err, errno, "cannot open %s",
 				paths[i]);
-		if (!S_ISREG(sb.st_mode))
-			return custos__error_set(err, CUSTOS_EINVAL,
-				"%s is not an image file", paths[i]);
+		/* A FIFO would hang the read, a character device never
+		 * ends: refused before anything is read. */
+		if ((regular = custos__check_regular(paths[i], "image", err))
+				!= CUSTOS_OK)
+			return regular;
+	}
+	if (kind != CUSTOS_IMAGE_RAW) {
+		first = classify(paths[0]);
+		if (kind == CUSTOS_IMAGE_E01 && first != BYTES_EWF)
+			return custos__error_set(err, CUSTOS_EMISMATCH,
+				"%s is not an intact E01: its EVF signature is "
+				"%s", paths[0], first == BYTES_EWF_LIKE
+				? "broken or truncated" : "missing");
+		for (size_t i = 0; kind == CUSTOS_IMAGE_AUTO && i < count;
+				i++) {
+			first_bytes b = i == 0 ? first : classify(paths[i]);
+
+			if (b == BYTES_EWF && i == 0)
+				break;
+			if ((st = refuse_ambiguous(paths[i], b, err)) !=
+					CUSTOS_OK)
+				return st;
+		}
 	}
 	img = calloc(1, sizeof(*img));
 	if (img == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	if (has_ewf_signature(paths[0])) {
+	if (first == BYTES_EWF) {
 		img->format = CUSTOS_FORMAT_E01;
 		if (count > 1)
 			st = custos__error_set(err, CUSTOS_EINVAL,

@@ -22,6 +22,8 @@ static const char *const type_names[] = {
 	[CUSTOS_KEY_ECDSA_P256] = "ecdsa-p256",
 	[CUSTOS_KEY_RSA_3072] = "rsa-3072",
 	[CUSTOS_KEY_ED25519] = "ed25519",
+	[CUSTOS_KEY_ECDSA_P384] = "ecdsa-p384",
+	[CUSTOS_KEY_ECDSA_P521] = "ecdsa-p521",
 };
 
 const char *custos_key_type_name(custos_key_type type)
@@ -43,6 +45,10 @@ custos_status custos_key_type_parse(custos_key_type *out, const char *name,
 		{"p-256", CUSTOS_KEY_ECDSA_P256}, {"rsa-3072", CUSTOS_KEY_RSA_3072},
 		{"rsa", CUSTOS_KEY_RSA_3072}, {"rsa3072", CUSTOS_KEY_RSA_3072},
 		{"ed25519", CUSTOS_KEY_ED25519},
+		{"ecdsa-p384", CUSTOS_KEY_ECDSA_P384}, {"p384", CUSTOS_KEY_ECDSA_P384},
+		{"p-384", CUSTOS_KEY_ECDSA_P384},
+		{"ecdsa-p521", CUSTOS_KEY_ECDSA_P521}, {"p521", CUSTOS_KEY_ECDSA_P521},
+		{"p-521", CUSTOS_KEY_ECDSA_P521},
 	};
 
 	for (size_t i = 0; name != NULL && i < sizeof(aliases) /
@@ -53,7 +59,8 @@ custos_status custos_key_type_parse(custos_key_type *out, const char *name,
 		}
 	}
 	return custos__error_set(err, CUSTOS_EINVAL,
-		"unknown key type '%s' (ecdsa-p256, rsa-3072, ed25519)",
+		"unknown key type '%s' (ecdsa-p256, ecdsa-p384, ecdsa-p521, "
+		"rsa-3072, ed25519)",
 		name != NULL ? name : "");
 }
 
@@ -65,14 +72,29 @@ void custos_key_options_init(custos_key_options *opts)
 	opts->days = CUSTOS_KEY_DEFAULT_DAYS;
 }
 
-/* Start a signature with pkey: SHA-256, RSA-PSS for RSA, pure Ed25519. */
+/* The digest pkey signs with: its curve's own for ECDSA (RFC 5480),
+ * SHA-256 for RSA, none for Ed25519 (PureEdDSA hashes internally). */
+static const EVP_MD *own_digest(EVP_PKEY *pkey)
+{
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519)
+		return NULL;
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
+		int bits = EVP_PKEY_get_bits(pkey);
+
+		if (bits > 384)
+			return EVP_sha512();
+		if (bits > 256)
+			return EVP_sha384();
+	}
+	return EVP_sha256();
+}
+
+/* Start a signature with pkey: RSA-PSS for RSA, pure Ed25519. */
 static custos_status sign_init(EVP_MD_CTX *mdctx, EVP_PKEY *pkey,
 		custos_error *err)
 {
 	EVP_PKEY_CTX *pctx = NULL;
-	/* Ed25519 hashes internally (PureEdDSA): no separate digest. */
-	const EVP_MD *md = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519
-		? NULL : EVP_sha256();
+	const EVP_MD *md = own_digest(pkey);
 
 	if (EVP_DigestSignInit(mdctx, &pctx, md, NULL, pkey) != 1)
 		return custos__error_openssl(err, "cannot start signing");
@@ -93,6 +115,10 @@ static EVP_PKEY *generate(custos_key_type type)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
 	case CUSTOS_KEY_ED25519:
 		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	case CUSTOS_KEY_ECDSA_P384:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	case CUSTOS_KEY_ECDSA_P521:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
 	}
 	return NULL;
 }

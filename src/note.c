@@ -15,10 +15,14 @@
 #include "custos/note.h"
 #include "error_private.h"
 #include "note_private.h"
+#include "text_private.h"
 #include "util_private.h"
 
 #define ALG_ED25519 0x01
 #define KEY_FILE_MAX (64u << 10)
+/* At least the 16 C2SP asks verifiers to accept. */
+#define NOTE_SIGNATURES_MAX 64
+
 static const char dash[] = "\xe2\x80\x94 "; /* U+2014 EM DASH, space */
 
 char *custos__b64_encode(const void *data, size_t len)
@@ -69,17 +73,46 @@ long custos__b64_decode(unsigned char *out, size_t cap, const char *in,
 	return (long)n;
 }
 
-static int name_ok(const char *name)
+/*
+ * C2SP signed-note: a key name is non-empty and holds neither Unicode
+ * spaces nor '+'.  custos also refuses what is not UTF-8 and the controls
+ * a terminal would act on, so a name prints as it reads.
+ */
+static int name_ok_n(const char *name, size_t n)
 {
-	size_t n = strlen(name);
+	const unsigned char *s = (const unsigned char *)name;
 
 	if (n == 0 || n >= CUSTOS_NOTE_NAME_MAX)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t k = custos__utf8_decode(s + i, n - i, &cp);
 
-		if (c <= ' ' || c == '+' || c == 0x7f)
+		if (k == 0 || cp == '+' || custos__unicode_is_space(cp) ||
+		    custos__unicode_is_control(cp))
 			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static int name_ok(const char *name)
+{
+	return name_ok_n(name, strlen(name));
+}
+
+/* C2SP: a note is valid UTF-8 without ASCII controls other than LF. */
+static int utf8_no_controls(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t k = custos__utf8_decode(s + i, len - i, &cp);
+
+		if (k == 0 || (cp < 0x20 && cp != '\n'))
+			return 0;
+		i += k;
 	}
 	return 1;
 }
@@ -334,7 +367,7 @@ custos_status custos_note_vkey_pem(char **pem, const char *vkey,
 
 static int text_ok(const char *text, size_t len)
 {
-	if (len == 0 || text[len - 1] != '\n' || memchr(text, '\0', len))
+	if (len == 0 || text[len - 1] != '\n' || !utf8_no_controls(text, len))
 		return 0;
 	for (size_t i = 0; i + 1 < len; i++)
 		if (text[i] == '\n' && text[i + 1] == '\n')
@@ -422,13 +455,19 @@ custos_status custos_note_verify(size_t *text_len, const char *note,
 	if (pkey == NULL)
 		return custos__error_openssl(err, "bad Ed25519 public key");
 	nlen = strlen(name);
+	if (!utf8_no_controls(note, len)) {
+		st = custos__error_set(err, CUSTOS_EFORMAT,
+			"signed note: not UTF-8, or a control character");
+		goto done;
+	}
 	for (p = tlen + 1; p < len;) {
 		const char *line = note + p;
 		const char *end = memchr(line, '\n', len - p);
 		size_t ll = (size_t)(end - line);
 		unsigned char blob[4 + 64 + 8];
-		const char *b;
+		const char *b, *sp;
 		long n;
+		int ours, verified;
 
 		p += ll + 1;
 		if (ll < sizeof(dash) - 1 ||
@@ -438,28 +477,66 @@ custos_status custos_note_verify(size_t *text_len, const char *note,
 				"with an em dash");
 			goto done;
 		}
-		found_line = 1;
+		if (++found_line > NOTE_SIGNATURES_MAX) {
+			st = custos__error_set(err, CUSTOS_EFORMAT,
+				"signed note: more than %d signatures",
+				NOTE_SIGNATURES_MAX);
+			goto done;
+		}
+		/* The same line twice is a repeated (or replayed) line. */
+		for (size_t q = tlen + 1; q < (size_t)(line - note);) {
+			const char *prev_end = memchr(note + q, '\n', len - q);
+			size_t pl = (size_t)(prev_end - (note + q));
+
+			if (pl == ll && memcmp(note + q, line, ll) == 0) {
+				st = custos__error_set(err, CUSTOS_EFORMAT,
+					"signed note: a signature line appears "
+					"more than once");
+				goto done;
+			}
+			q += pl + 1;
+		}
 		b = line + sizeof(dash) - 1;
-		if (ll < sizeof(dash) - 1 + nlen + 1 ||
-		    memcmp(b, name, nlen) != 0 || b[nlen] != ' ')
-			continue; /* another key's signature */
-		b += nlen + 1;
-		n = custos__b64_decode(blob, sizeof(blob), b,
-			(size_t)(end - b));
-		if (n != 68 || memcmp(blob, id, 4) != 0)
+		sp = memchr(b, ' ', (size_t)(end - b));
+		if (sp == NULL || !name_ok_n(b, (size_t)(sp - b)) ||
+		    (n = custos__b64_decode(blob, sizeof(blob), sp + 1,
+			    (size_t)(end - sp - 1))) < 5) {
+			st = custos__error_set(err, CUSTOS_EFORMAT,
+				"signed note: a signature line is not \"— "
+				"<key name> <base64 signature>\"");
+			goto done;
+		}
+		/* C2SP: a key is its name and its id; others are ignored. */
+		ours = (size_t)(sp - b) == nlen && memcmp(b, name, nlen) == 0 &&
+			memcmp(blob, id, 4) == 0;
+		if (!ours)
 			continue;
 		{
 			EVP_MD_CTX *md = EVP_MD_CTX_new();
 
-			if (md != NULL && EVP_DigestVerifyInit(md, NULL, NULL,
-					NULL, pkey) == 1 &&
-			    EVP_DigestVerify(md, blob + 4, 64,
-				    (const unsigned char *)note, tlen) == 1)
-				good = 1;
+			verified = n == 68 && md != NULL &&
+				EVP_DigestVerifyInit(md, NULL, NULL, NULL,
+					pkey) == 1 &&
+				EVP_DigestVerify(md, blob + 4, 64,
+					(const unsigned char *)note, tlen) == 1;
 			EVP_MD_CTX_free(md);
 		}
-		if (good)
-			break;
+		if (verified && good) {
+			/* Two different lines, both good: contradictory. */
+			st = custos__error_set(err, CUSTOS_EFORMAT,
+				"signed note: two signatures by the log key %s",
+				name);
+			goto done;
+		}
+		good |= verified;
+		if (!verified) {
+			/* Any failing signature by a known key rejects the
+			 * whole note, even beside a good one. */
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"a signature by the log key %s does not verify",
+				name);
+			goto done;
+		}
 	}
 	if (!found_line)
 		st = custos__error_set(err, CUSTOS_EFORMAT,

@@ -409,17 +409,14 @@ custos_status custos_raw_open_source(custos_source **out,
 	for (size_t i = 0; i < count; i++) {
 		struct stat sb;
 
-		r->fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC);
-		if (r->fds[i] < 0 || fstat(r->fds[i], &sb) != 0) {
-			st = custos__error_errno(err, errno, "cannot open %s",
+		/* Refuses a FIFO before it can hang the open. */
+		st = custos__open_regular(&r->fds[i], paths[i], "image", err);
+		if (st == CUSTOS_OK && fstat(r->fds[i], &sb) != 0)
+			st = custos__error_errno(err, errno, "cannot stat %s",
 				paths[i]);
+		if (st != CUSTOS_OK) {
 			raw_close(r);
 			return st;
-		}
-		if (!S_ISREG(sb.st_mode)) {
-			raw_close(r);
-			return custos__error_set(err, CUSTOS_EINVAL,
-				"%s is not a regular file", paths[i]);
 		}
 		(void)posix_fadvise(r->fds[i], 0, 0, POSIX_FADV_SEQUENTIAL);
 		r->starts[i + 1] = r->starts[i] + (uint64_t)sb.st_size;

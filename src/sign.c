@@ -30,33 +30,46 @@
 /* Time stamps kept per verification. */
 #define MAX_TIMESTAMPS 8
 
-static const char *const check_names[] = {
-	[CUSTOS_SIGN_OK] = "ok",
-	[CUSTOS_SIGN_MISSING] = "missing",
-	[CUSTOS_SIGN_MALFORMED] = "malformed",
-	[CUSTOS_SIGN_CONTENT_CHANGED] = "content-changed",
-	[CUSTOS_SIGN_BAD_SIGNATURE] = "bad-signature",
-	[CUSTOS_SIGN_UNTRUSTED] = "untrusted",
-	[CUSTOS_SIGN_EXPIRED] = "expired",
-	[CUSTOS_SIGN_KEY_USAGE] = "key-usage",
-	[CUSTOS_SIGN_TIMESTAMP_MISMATCH] = "timestamp-mismatch",
-	[CUSTOS_SIGN_TIMESTAMP_INVALID] = "timestamp-invalid",
-	[CUSTOS_SIGN_TIMESTAMP_UNTRUSTED] = "timestamp-untrusted",
-};
-
-const char *custos_sign_check_name(custos_sign_check check)
-{
-	if ((unsigned)check >= sizeof(check_names) / sizeof(check_names[0]))
-		return "unknown";
-	return check_names[check];
-}
-
 void custos_sign_options_init(custos_sign_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->version = CUSTOS_SIGN_OPTIONS_VERSION;
-	opts->digest = CUSTOS_DIGEST_SHA256;
+	opts->digest = CUSTOS_SIGN_DIGEST_AUTO;
 	opts->tsa_timeout = CUSTOS_TSA_DEFAULT_TIMEOUT;
+}
+
+static const struct {
+	custos_sign_digest digest;
+	const char *name;
+} digest_names[] = {
+	{CUSTOS_SIGN_DIGEST_AUTO, "auto"},
+	{CUSTOS_SIGN_DIGEST_SHA256, "sha256"},
+	{CUSTOS_SIGN_DIGEST_SHA384, "sha384"},
+	{CUSTOS_SIGN_DIGEST_SHA512, "sha512"},
+};
+
+const char *custos_sign_digest_name(custos_sign_digest d)
+{
+	for (size_t i = 0; i < sizeof(digest_names) / sizeof(digest_names[0]);
+			i++)
+		if (digest_names[i].digest == d)
+			return digest_names[i].name;
+	return NULL;
+}
+
+custos_status custos_sign_digest_parse(custos_sign_digest *out,
+		const char *name, custos_error *err)
+{
+	for (size_t i = 0; name != NULL && i < sizeof(digest_names) /
+			sizeof(digest_names[0]); i++) {
+		if (strcmp(name, digest_names[i].name) == 0) {
+			*out = digest_names[i].digest;
+			return CUSTOS_OK;
+		}
+	}
+	return custos__error_set(err, CUSTOS_EINVAL,
+		"unknown signature digest '%s' (sha256, sha384, sha512)",
+		name != NULL ? name : "");
 }
 
 void custos_sign_verify_options_init(custos_sign_verify_options *opts)
@@ -129,6 +142,69 @@ static custos_status load_key(EVP_PKEY **out, const char *path,
 
 /* ---- signing ---- */
 
+static const EVP_MD *md_of(custos_sign_digest d)
+{
+	switch (d) {
+	case CUSTOS_SIGN_DIGEST_SHA256: return EVP_sha256();
+	case CUSTOS_SIGN_DIGEST_SHA384: return EVP_sha384();
+	case CUSTOS_SIGN_DIGEST_SHA512: return EVP_sha512();
+	case CUSTOS_SIGN_DIGEST_AUTO: break;
+	}
+	return NULL;
+}
+
+/*
+ * The digest key signs with.  An ECDSA key has one: its curve's, as RFC
+ * 5753 pairs them, and asking for another is a contradiction (EINVAL),
+ * not a preference, because verifiers that follow the pairing (Suite B
+ * profiles, some national ones) reject the result.  A curve outside the
+ * three is refused for the same reason.  RSA-PSS takes any of the three.
+ */
+static custos_status choose_digest(const EVP_MD **out, EVP_PKEY *key,
+		custos_sign_digest asked, const char *key_path,
+		custos_error *err)
+{
+	static const struct {
+		const char *group, *curve;
+		custos_sign_digest digest;
+	} curves[] = {
+		{"prime256v1", "P-256", CUSTOS_SIGN_DIGEST_SHA256},
+		{"secp384r1", "P-384", CUSTOS_SIGN_DIGEST_SHA384},
+		{"secp521r1", "P-521", CUSTOS_SIGN_DIGEST_SHA512},
+	};
+	char group[64] = "";
+	size_t i;
+
+	*out = NULL;
+	if (asked != CUSTOS_SIGN_DIGEST_AUTO && md_of(asked) == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"unknown signature digest %d (sha256, sha384, sha512)",
+			(int)asked);
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+		*out = md_of(asked == CUSTOS_SIGN_DIGEST_AUTO
+			? CUSTOS_SIGN_DIGEST_SHA256 : asked);
+		return CUSTOS_OK;
+	}
+	if (EVP_PKEY_get_group_name(key, group, sizeof(group), NULL) != 1)
+		group[0] = '\0';
+	ERR_clear_error();
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (strcmp(group, curves[i].group) == 0)
+			break;
+	if (i == sizeof(curves) / sizeof(curves[0]))
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"key %s is on curve %s; custos signs with P-256, P-384 "
+			"or P-521", key_path, group[0] ? group : "(unknown)");
+	if (asked != CUSTOS_SIGN_DIGEST_AUTO && asked != curves[i].digest)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"a %s key signs with %s (RFC 5753), not %s",
+			curves[i].curve,
+			custos_sign_digest_name(curves[i].digest),
+			custos_sign_digest_name(asked));
+	*out = md_of(curves[i].digest);
+	return CUSTOS_OK;
+}
+
 static custos_status check_signer(X509 *cert, EVP_PKEY *key,
 		const char *cert_path, custos_error *err)
 {
@@ -162,20 +238,17 @@ static custos_status check_signer(X509 *cert, EVP_PKEY *key,
 	return st;
 }
 
+/* The content to sign or check: a regular file (a FIFO would hang the
+ * read, a device is not "a file" and may never end). */
 static custos_status open_content(BIO **out, const char *path,
 		custos_error *err)
 {
-	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	custos_status st;
+	int fd;
 
 	*out = NULL;
-	if (fd < 0)
-		return custos__error_errno(err, errno, "cannot open %s", path);
-	if (fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-		close(fd);
-		return custos__error_set(err, CUSTOS_EINVAL,
-			"%s is a folder, not a file", path);
-	}
+	if ((st = custos__open_regular(&fd, path, "file", err)) != CUSTOS_OK)
+		return st;
 	*out = BIO_new_fd(fd, BIO_CLOSE);
 	if (*out == NULL) {
 		close(fd);
@@ -242,10 +315,10 @@ static custos_status sign_to(const char *path, const void *data,
 	if (o->key_path == NULL || o->cert_path == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"signing needs a key and a certificate");
-	if (o->digest != CUSTOS_DIGEST_SHA256 &&
-	    o->digest != CUSTOS_DIGEST_SHA512)
+	if (o->digest != CUSTOS_SIGN_DIGEST_AUTO && md_of(o->digest) == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,
-			"signatures use sha256 or sha512");
+			"unknown signature digest %d (sha256, sha384, sha512)",
+			(int)o->digest);
 	if (custos__path_exists(p7s_path))
 		return custos__error_set(err, CUSTOS_EEXIST,
 			"%s already exists; not overwritten", p7s_path);
@@ -281,7 +354,9 @@ static custos_status sign_to(const char *path, const void *data,
 		goto done;
 	}
 	is_rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
-	md = o->digest == CUSTOS_DIGEST_SHA512 ? EVP_sha512() : EVP_sha256();
+	if ((st = choose_digest(&md, key, o->digest, o->key_path, err)) !=
+			CUSTOS_OK)
+		goto done;
 	cms = CMS_sign(NULL, NULL, chain, NULL, flags);
 	if (cms == NULL) {
 		st = custos__error_openssl(err, "cannot start the signature");
@@ -864,6 +939,8 @@ custos_status custos_sign_verify_file(custos_sign_verification **out,
 			"unknown verify options version %u", opts->version);
 	if (stat(path, &sb) != 0)
 		return custos__error_errno(err, errno, "cannot open %s", path);
+	if ((st = custos__check_regular(path, "file", err)) != CUSTOS_OK)
+		return st;
 	v = calloc(1, sizeof(*v));
 	if (v == NULL || (v->path = strdup(path)) == NULL) {
 		free(v);

@@ -392,10 +392,10 @@ static custos_status digest_path(const char *path, const EVP_MD *md,
 		unsigned char *out, unsigned int *out_len, custos_error *err)
 {
 	custos_status st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
-		return custos__error_errno(err, errno, "cannot open %s", path);
+	if ((st = custos__open_regular(&fd, path, "file", err)) != CUSTOS_OK)
+		return st;
 	st = digest_fd(fd, md, out, out_len, path, err);
 	close(fd);
 	return st;

@@ -1,4 +1,7 @@
-/* RFC 3161 helpers shared by timestamp.c and sign.c. */
+/*
+ * RFC 3161 helpers that timestamp.c offers sign.c.  Time stamps sit below
+ * signatures: nothing here, nor in timestamp.c, uses sign.c.
+ */
 #ifndef CUSTOS_TIMESTAMP_PRIVATE_H
 #define CUSTOS_TIMESTAMP_PRIVATE_H
 

@@ -15,7 +15,7 @@
 
 #define TOOL "custos-hash"
 
-enum { OPT_PROGRESS = 256, OPT_JSON, OPT_WORKERS };
+enum { OPT_PROGRESS = 256, OPT_JSON, OPT_WORKERS, OPT_FORMAT };
 
 static const cli_option options[] = {
 	{{"hash", required_argument, NULL, 'H'}, "LIST",
@@ -24,6 +24,8 @@ static const cli_option options[] = {
 	 "print the result as JSON"},
 	{{"progress", optional_argument, NULL, OPT_PROGRESS}, "MODE",
 	 "progress on stderr: auto, tty, json, none (default auto)"},
+	{{"format", required_argument, NULL, OPT_FORMAT}, "KIND",
+	 "auto (default), raw, or e01"},
 	{{"workers", required_argument, NULL, OPT_WORKERS}, "N",
 	 "E01 inflate threads (default: one per core)"},
 	{{"quiet", no_argument, NULL, 'q'}, NULL, "no progress"},
@@ -36,6 +38,11 @@ static const char epilogue[] =
 	"IMAGE is a raw image, the first file of a split raw image (X.001:\n"
 	"the others are found), several raw files in order, or the first\n"
 	"segment of an E01 (X.E01: the others are found).\n"
+	"\n"
+	"A damaged E01 is never hashed as raw media: a file whose EVF\n"
+	"signature is broken or truncated, or with an EWF segment name (.E01,\n"
+	".Ex01, .s01, .L01 ...) but no signature, is reported as damaged\n"
+	"(exit 1) unless --format raw asks for its bytes as raw.\n"
 	"\n"
 	"Exit status: 0 read in full and every check passed; 1 a damaged or\n"
 	"truncated E01, a corrupt chunk, or a stored hash that differs; 2 usage\n"
@@ -164,6 +171,7 @@ int main(int argc, char **argv)
 	custos_error err;
 	struct option *longopts = NULL;
 	char shortopts[64];
+	custos_image_kind kind = CUSTOS_IMAGE_AUTO;
 	int json = 0, quiet = 0, progress_set = 0, c, rc;
 	custos_status st;
 	struct sigaction sa;
@@ -194,6 +202,19 @@ int main(int argc, char **argv)
 				goto usage;
 			}
 			progress_set = 1;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "auto") == 0)
+				kind = CUSTOS_IMAGE_AUTO;
+			else if (strcmp(optarg, "raw") == 0)
+				kind = CUSTOS_IMAGE_RAW;
+			else if (strcmp(optarg, "e01") == 0)
+				kind = CUSTOS_IMAGE_E01;
+			else {
+				usage_error("bad --format '%s' (auto, raw, e01)",
+					optarg);
+				goto usage;
+			}
 			break;
 		case OPT_WORKERS:
 			if (!cli_parse_uint(optarg, 8, &n) || n == 0) {
@@ -239,8 +260,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	st = custos_image_open(&img, (const char *const *)argv + optind,
-		(size_t)(argc - optind), &err);
+	st = custos_image_open_as(&img, (const char *const *)argv + optind,
+		(size_t)(argc - optind), kind, &err);
 	if (st != CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);
 		/* A damaged E01 is evidence that fails its check. */

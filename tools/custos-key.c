@@ -47,7 +47,8 @@ static const cli_option new_options[] = {
 	{{"out", required_argument, NULL, 'o'}, "FILE",
 	 "write the certificate (or the CSR) to FILE (PEM)"},
 	{{"type", required_argument, NULL, 't'}, "TYPE",
-	 "ecdsa-p256 (default), rsa-3072 (signs with PSS), ed25519 (not for CMS)"},
+	 "ecdsa-p256 (default), ecdsa-p384, ecdsa-p521, rsa-3072 (PSS),\n"
+	 "                               ed25519 (not for CMS)"},
 	{{"csr", no_argument, NULL, OPT_CSR}, NULL,
 	 "write a CSR for a CA instead of a self-signed certificate"},
 	{{"name", required_argument, NULL, 'n'}, "TEXT",
@@ -268,7 +269,10 @@ static int cmd_show(int argc, char **argv)
 
 		if (st != CUSTOS_OK) {
 			cli_error(TOOL, "%s", err.message);
-			rc = CLI_EXIT_FAILURE;
+			/* A FIFO or device given as CERT is a usage error. */
+			if (rc != CLI_EXIT_FAILURE)
+				rc = st == CUSTOS_EINVAL ? CLI_EXIT_USAGE
+							 : CLI_EXIT_FAILURE;
 			continue;
 		}
 		if (json) {

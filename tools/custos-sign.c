@@ -62,7 +62,7 @@ static const cli_option sign_options[] = {
 	{{"tsa-timeout", required_argument, NULL, OPT_TSA_TIMEOUT}, "SECONDS",
 	 "give up on the TSA after SECONDS (default 30)"},
 	{{"digest", required_argument, NULL, OPT_DIGEST}, "ALG",
-	 "sha256 (default) or sha512"},
+	 "sha256, sha384, sha512 (default: the key's own)"},
 	{{"passphrase-file", required_argument, NULL, OPT_PASS_FILE}, "FILE",
 	 "read the key's passphrase from FILE's first line"},
 	{{"passphrase-fd", required_argument, NULL, OPT_PASS_FD}, "N",
@@ -125,9 +125,11 @@ static int cmd_sign(int argc, char **argv)
 			}
 			break;
 		case OPT_DIGEST:
-			if (!parse_digest(optarg, &o.digest)) {
-				usage_error("bad --digest '%s' (sha256, sha512)",
-					optarg);
+			if (strcmp(optarg, "auto") == 0 ||
+			    custos_sign_digest_parse(&o.digest, optarg, NULL)
+				    != CUSTOS_OK) {
+				usage_error("bad --digest '%s' (sha256, sha384, "
+					"sha512)", optarg);
 				goto usage;
 			}
 			break;
@@ -145,6 +147,11 @@ static int cmd_sign(int argc, char **argv)
 				"Write FILE.p7s, a detached CMS signature "
 				"(CAdES-B-B; CAdES-B-T with --tsa).",
 				sign_options, SIGN_COUNT,
+				"An ECDSA key signs with its curve's digest "
+				"(RFC 5753): P-256 sha256,\nP-384 sha384, P-521 "
+				"sha512; --digest naming another is refused.  "
+				"RSA keys\n(RSASSA-PSS) take any of the three, "
+				"sha256 by default.\n\n"
 				"An encrypted key's passphrase is asked on the "
 				"terminal unless a\npassphrase file or "
 				"descriptor is given.\n\n");

@@ -62,8 +62,22 @@ CUSTOS_EXTERN custos_status custos_age_recipient_check(const char *recipient,
 CUSTOS_EXTERN custos_status custos_age_recipient_fingerprint(char out[65],
 		const char *recipient, custos_error *err);
 
-/* Read the first identity of an age identity file (as age-keygen writes
- * it: "#" comments, blank lines, AGE-SECRET-KEY-1... lines). */
+/*
+ * Read every identity of an age identity file, as `age -d -i` does: "#"
+ * comments and blank lines are skipped, every other line must be an
+ * AGE-SECRET-KEY-1... identity (else CUSTOS_EFORMAT naming the line).
+ * Pass them all to custos_age_reader_new: any one that matches a
+ * recipient stanza decrypts.  The file must be a regular file
+ * (CUSTOS_EINVAL for a FIFO or device).  *out holds *count strings; free
+ * it with custos_age_identities_free, which wipes them.
+ */
+CUSTOS_EXTERN custos_status custos_age_identity_file_read_all(char ***out,
+		size_t *count, const char *path, custos_error *err);
+/* Accepts NULL. */
+CUSTOS_EXTERN void custos_age_identities_free(char **ids, size_t count);
+
+/* Only the first identity of such a file (the file is checked whole).
+ * A file may hold several: prefer custos_age_identity_file_read_all. */
 CUSTOS_EXTERN custos_status custos_age_identity_file_read(
 		char identity[CUSTOS_AGE_IDENTITY_MAX], const char *path,
 		custos_error *err);

@@ -14,6 +14,8 @@
 #include "image.h"
 #include "cert.h"
 #include "key.h"
+#include "check.h"
+#include "text.h"
 #include "sign.h"
 #include "timestamp.h"
 #include "merkle.h"

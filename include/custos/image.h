@@ -19,11 +19,31 @@
 
 typedef struct custos_image custos_image;
 
+/* How to read an image's files. */
+typedef enum custos_image_kind {
+	CUSTOS_IMAGE_AUTO = 0, /* E01 when intact, raw only when unambiguous */
+	CUSTOS_IMAGE_RAW = 1,  /* the files' bytes, whatever they hold */
+	CUSTOS_IMAGE_E01 = 2,  /* an intact E01, else CUSTOS_EMISMATCH */
+} custos_image_kind;
+
 /*
- * Open an image.  One path ending in .E01 (or starting with the EWF
- * signature) finds its other segments; one path ending in .001 finds
- * .002, .003 ...; several paths are read one after another as raw.
+ * Open an image.  A first file with the EWF signature is an E01, whose
+ * other segments are found with it; one path ending in .001 finds .002,
+ * .003 ...; several paths are read one after another as raw.
+ *
+ * A damaged E01 is never read as raw media: with CUSTOS_IMAGE_AUTO, a file
+ * whose first bytes are close to an EWF-family signature (broken, or
+ * truncated inside it), or that bears an EWF segment name (.E01, .Ex01,
+ * .s01, .L01, .Lx01, any number) without the signature, is refused with
+ * CUSTOS_EMISMATCH; CUSTOS_IMAGE_RAW reads it as raw.  A truncated or
+ * damaged E01 with an intact signature is CUSTOS_EMISMATCH or
+ * CUSTOS_EFORMAT.  Inputs must be regular files (CUSTOS_EINVAL for a
+ * FIFO or device, before anything is read).
  */
+CUSTOS_EXTERN custos_status custos_image_open_as(custos_image **out,
+		const char *const *paths, size_t count, custos_image_kind kind,
+		custos_error *err);
+/* custos_image_open_as with CUSTOS_IMAGE_AUTO. */
 CUSTOS_EXTERN custos_status custos_image_open(custos_image **out,
 		const char *const *paths, size_t count, custos_error *err);
 CUSTOS_EXTERN custos_image_format custos_image_get_format(

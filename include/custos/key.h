@@ -2,12 +2,14 @@
  * Identities: a private key with a self-signed certificate or a certificate
  * signing request (CSR) for a lab CA.
  *
- * Keys are ECDSA P-256 (the default), RSA-3072 (custos signs with it using
- * RSASSA-PSS) or Ed25519.  Ed25519 suits custody-log keys, but cannot make
- * CMS signatures (custos_sign_file refuses it; OpenSSL cannot check them).  The key is written as PKCS#8 PEM with mode 0600,
- * encrypted (AES-256-CBC, PBKDF2) when a passphrase is given.  The subject
- * holds name (CN), organisation (O), unit (OU), country (C) and role (title),
- * and the key usage is digitalSignature,nonRepudiation (critical).
+ * Keys are ECDSA P-256 (the default), P-384 or P-521, RSA-3072 (custos
+ * signs with it using RSASSA-PSS) or Ed25519.  An ECDSA certificate is
+ * self-signed with its curve's digest (SHA-256, SHA-384, SHA-512).
+ * Ed25519 suits custody-log keys, but cannot make CMS signatures
+ * (custos_sign_file refuses it; OpenSSL cannot check them).  The key is
+ * written as PKCS#8 PEM with mode 0600, encrypted (AES-256-CBC, PBKDF2)
+ * when a passphrase is given.  The subject holds name (CN), organisation
+ * (O), unit (OU), country (C) and role (title), and the key usage is digitalSignature,nonRepudiation (critical).
  *
  * The library never prints or logs key material, and cleanses the buffers
  * that held it.  Passphrases are the caller's: custos reads none itself.
@@ -24,11 +26,15 @@ typedef enum custos_key_type {
 	CUSTOS_KEY_ECDSA_P256 = 0,
 	CUSTOS_KEY_RSA_3072 = 1,
 	CUSTOS_KEY_ED25519 = 2,
+	CUSTOS_KEY_ECDSA_P384 = 3,
+	CUSTOS_KEY_ECDSA_P521 = 4,
 } custos_key_type;
 
-/* "ecdsa-p256", "rsa-3072", "ed25519"; NULL for an unknown value. */
+/* "ecdsa-p256", "rsa-3072", "ed25519", "ecdsa-p384", "ecdsa-p521"; NULL
+ * for an unknown value. */
 CUSTOS_EXTERN const char *custos_key_type_name(custos_key_type type);
-/* Parse one of those names (also "ec", "p256", "rsa", "rsa3072"). */
+/* Parse one of those names (also "ec", "p256", "p384", "p521", "rsa",
+ * "rsa3072"). */
 CUSTOS_EXTERN custos_status custos_key_type_parse(custos_key_type *out,
 		const char *name, custos_error *err);
 

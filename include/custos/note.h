@@ -59,7 +59,13 @@ CUSTOS_EXTERN custos_status custos_note_sign(char **note, const char *text,
  * Check that the note carries a valid signature by vkey.  CUSTOS_OK and
  * *text_len (the length of the signed text at the start of note) when it
  * does; CUSTOS_EMISMATCH when no line verifies under this key (a wrong key
- * or a forged note); CUSTOS_EFORMAT when it is not a signed note.
+ * or a forged note), or when ANY line by this key (its name and key id)
+ * fails, even beside a good one; CUSTOS_EFORMAT when it is not a signed
+ * note: not UTF-8, a control character, a malformed signature line, the
+ * same line twice, two different good lines by this key, or more than 64
+ * signatures.  Lines by other keys are ignored (C2SP).  Key names, here
+ * and when a key is made, must be UTF-8 without Unicode spaces, '+' or
+ * controls (else CUSTOS_EINVAL from custos_note_keygen and _sign).
  */
 CUSTOS_EXTERN custos_status custos_note_verify(size_t *text_len,
 		const char *note, size_t len, const char *vkey,

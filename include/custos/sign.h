@@ -23,29 +23,31 @@
 #include "digest.h"
 #include "error.h"
 #include "key.h"
+#include "timestamp.h"
 
-/* The outcome of one check; the values never change. */
-typedef enum custos_sign_check {
-	CUSTOS_SIGN_OK = 0,
-	CUSTOS_SIGN_MISSING = 1,            /* no .p7s and no .tsr to check */
-	CUSTOS_SIGN_MALFORMED = 2,          /* truncated, garbage, not detached CMS */
-	CUSTOS_SIGN_CONTENT_CHANGED = 3,    /* the file is not what was signed */
-	CUSTOS_SIGN_BAD_SIGNATURE = 4,      /* the signature value does not verify */
-	CUSTOS_SIGN_UNTRUSTED = 5,          /* no chain to a trusted CA */
-	CUSTOS_SIGN_EXPIRED = 6,            /* certificate expired or not yet valid */
-	CUSTOS_SIGN_KEY_USAGE = 7,          /* certificate may not sign */
-	CUSTOS_SIGN_TIMESTAMP_MISMATCH = 8, /* the token is over other data */
-	CUSTOS_SIGN_TIMESTAMP_INVALID = 9,  /* the token is broken or badly signed */
-	CUSTOS_SIGN_TIMESTAMP_UNTRUSTED = 10, /* the TSA has no trusted chain */
-} custos_sign_check;
+/*
+ * The message digest of a signature.  ECDSA keys sign with their curve's
+ * own digest, as RFC 5753 (and RFC 5480) pair them: P-256 with SHA-256,
+ * P-384 with SHA-384, P-521 with SHA-512; asking for another one is
+ * refused, since a verifier following those pairings would reject the
+ * signature.  RSA-PSS keys take any of the three (SHA-256 by default; the
+ * MGF1 digest and the salt length follow it).  The values never change
+ * and differ from custos_digest_alg's, so one cannot pass for the other.
+ */
+typedef enum custos_sign_digest {
+	CUSTOS_SIGN_DIGEST_AUTO = 0,     /* the key's own (see above) */
+	CUSTOS_SIGN_DIGEST_SHA256 = 256,
+	CUSTOS_SIGN_DIGEST_SHA384 = 384,
+	CUSTOS_SIGN_DIGEST_SHA512 = 512,
+} custos_sign_digest;
 
-/* "ok", "missing", "malformed", "content-changed", "bad-signature",
- * "untrusted", "expired", "key-usage", "timestamp-mismatch",
- * "timestamp-invalid", "timestamp-untrusted". */
-CUSTOS_EXTERN const char *custos_sign_check_name(custos_sign_check check);
+/* "auto", "sha256", "sha384", "sha512"; NULL for an unknown value. */
+CUSTOS_EXTERN const char *custos_sign_digest_name(custos_sign_digest d);
+/* Parse one of those names (CUSTOS_EINVAL otherwise). */
+CUSTOS_EXTERN custos_status custos_sign_digest_parse(custos_sign_digest *out,
+		const char *name, custos_error *err);
 
-#define CUSTOS_SIGN_OPTIONS_VERSION 1
-#define CUSTOS_TSA_DEFAULT_TIMEOUT 30
+#define CUSTOS_SIGN_OPTIONS_VERSION 2
 
 typedef struct custos_sign_options {
 	unsigned int version;      /* CUSTOS_SIGN_OPTIONS_VERSION */
@@ -55,8 +57,9 @@ typedef struct custos_sign_options {
 	/* Called when the key is encrypted; NULL: an encrypted key fails. */
 	custos_passphrase_fn passphrase;
 	void *passphrase_ctx;
-	/* Message digest: CUSTOS_DIGEST_SHA256 (default) or SHA512. */
-	custos_digest_alg digest;
+	/* Message digest: CUSTOS_SIGN_DIGEST_AUTO (default), the key's own;
+	 * an ECDSA key refuses any other than its curve's. */
+	custos_sign_digest digest;
 	const char *tsa_url;       /* http(s) RFC 3161 TSA: CAdES-B-T; NULL: B-B */
 	unsigned int tsa_timeout;  /* seconds (default 30) */
 } custos_sign_options;
@@ -67,7 +70,9 @@ CUSTOS_EXTERN void custos_sign_options_init(custos_sign_options *opts);
  * Sign the file at path and write <path>.p7s (write to .part, fsync,
  * rename).  Refuses (CUSTOS_EEXIST) when <path>.p7s exists.  The
  * certificate must match the key, be valid now and allow signing, else
- * CUSTOS_EINVAL.  The key is ECDSA or RSA (signing with RSASSA-PSS);
+ * CUSTOS_EINVAL, as is a digest that contradicts the key (see
+ * custos_sign_digest).  The key is ECDSA (P-256, P-384 or P-521) or RSA
+ * (signing with RSASSA-PSS);
  * Ed25519 is refused (CUSTOS_EINVAL), because OpenSSL's CMS can neither
  * make nor check EdDSA signatures.  A TSA failure is CUSTOS_EIO (unreachable, refused,
  * timed out) or CUSTOS_EFORMAT (a bad answer); nothing is written then.
@@ -103,7 +108,6 @@ CUSTOS_EXTERN void custos_sign_verify_options_init(
 		custos_sign_verify_options *opts);
 
 typedef struct custos_sign_verification custos_sign_verification;
-typedef struct custos_timestamp custos_timestamp;
 
 /*
  * Check the signature and timestamps of the file at path.  Returns
@@ -141,7 +145,7 @@ CUSTOS_EXTERN const custos_cert *custos_sign_verification_signer(
 /* The signed signing time (RFC 3339; the signer's own clock), or NULL. */
 CUSTOS_EXTERN const char *custos_sign_verification_signing_time(
 		const custos_sign_verification *v);
-/* "sha256", "sha512", ... or NULL. */
+/* "sha256", "sha384", "sha512", ... or NULL. */
 CUSTOS_EXTERN const char *custos_sign_verification_digest(
 		const custos_sign_verification *v);
 /* 1 if a signing-certificate-v2 attribute names the signer (CAdES). */

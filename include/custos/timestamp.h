@@ -14,12 +14,13 @@
 #define CUSTOS_TIMESTAMP_H
 
 #include "cert.h"
+#include "check.h"
 #include "common.h"
 #include "digest.h"
 #include "error.h"
-#include "sign.h"
 
 #define CUSTOS_TSA_OPTIONS_VERSION 1
+#define CUSTOS_TSA_DEFAULT_TIMEOUT 30
 
 typedef struct custos_tsa_options {
 	unsigned int version;     /* CUSTOS_TSA_OPTIONS_VERSION */
@@ -46,9 +47,11 @@ CUSTOS_EXTERN custos_status custos_timestamp_file_to(const char *path,
 		custos_error *err);
 
 /*
- * A time stamp found by custos_sign_verify_file(); borrowed from the
+ * A time stamp found while verifying a signature (sign.h); borrowed from the
  * verification.  Strings are NULL when unknown.
  */
+typedef struct custos_timestamp custos_timestamp;
+
 /* "signature" (inside the .p7s, over the signature value) or "file" (.tsr). */
 CUSTOS_EXTERN const char *custos_timestamp_kind(const custos_timestamp *ts);
 CUSTOS_EXTERN const char *custos_timestamp_path(const custos_timestamp *ts);

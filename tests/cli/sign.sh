@@ -197,8 +197,12 @@ expect "the signature is detached (no content inside)" \
 	sh -c "! grep -q 'Evidence report' examiner.json.p7s"
 
 cp report.json sha512.json
-expect_status 0 "sign with sha512" -- "$S" sign --digest sha512 \
-	-k "$P/examiner.key" -c "$P/examiner.pem" sha512.json
+# The examiner's P-256 key signs with SHA-256 only (RFC 5753); the
+# prosecutor's RSA-PSS key takes sha512.  (Every curve: conformance.sh.)
+expect_status 2 "a P-256 key refuses --digest sha512" -- "$S" sign \
+	--digest sha512 -k "$P/examiner.key" -c "$P/examiner.pem" sha512.json
+expect_status 0 "sign with sha512 (RSA-PSS)" -- "$S" sign --digest sha512 \
+	-k "$P/prosecutor.key" -c "$P/prosecutor.pem" sha512.json
 expect "openssl accepts the sha512 signature" cms_ok sha512.json "$P/ca.pem"
 
 cp report.json analyst.json

@@ -342,11 +342,107 @@ static void test_identity_file(void)
 		CUSTOS_ENOTFOUND);
 }
 
+/* Run a shell command; 1 if it exited 0. */
+static int sh(const char *cmd)
+{
+	return system(cmd) == 0;
+}
+
+/* Load a whole file into a membuf. */
+static void load(membuf *m, const char *path)
+{
+	size_t len = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->data = harness_read_file(path, &len);
+	m->len = m->cap = len;
+}
+
+/*
+ * A file with several identities, comments and blank lines, as age-keygen
+ * writes them: every identity counts, as with `age -d -i`, so a file
+ * encrypted by the real age to any one of them decrypts.
+ */
+static void test_identity_file_several(void)
+{
+	char **ids = NULL;
+	size_t count = 0, outlen = 0;
+	unsigned char sha[32], want[32];
+	custos_error err;
+	membuf m;
+
+	if (!sh("command -v age >/dev/null && command -v age-keygen "
+			">/dev/null")) {
+		fprintf(stderr, "no age/age-keygen: skipped\n");
+		return;
+	}
+	CU_ASSERT_FATAL(sh("age-keygen -o k1.txt 2>/dev/null && "
+		"age-keygen -o k2.txt 2>/dev/null && age-keygen -o k3.txt "
+		"2>/dev/null && { cat k1.txt; echo; echo '# the second one'; "
+		"cat k2.txt; printf '\\n\\n'; cat k3.txt; } > all.txt && "
+		"printf 'TEST ONLY plaintext\\n' > plain.txt && "
+		"age -r $(age-keygen -y k2.txt) -o to2.age plain.txt && "
+		"age -r $(age-keygen -y k3.txt) -o to3.age plain.txt && "
+		"age -d -i all.txt to2.age | cmp - plain.txt && "
+		"age -d -i all.txt to3.age | cmp - plain.txt"));
+	CU_ASSERT_EQUAL_FATAL(custos_age_identity_file_read_all(&ids, &count,
+		"all.txt", &err), CUSTOS_OK);
+	CU_ASSERT_EQUAL(count, 3);
+	EVP_Digest("TEST ONLY plaintext\n", 20, want, NULL, EVP_sha256(),
+		NULL);
+	/* age itself decrypts with the file; so must custos. */
+	load(&m, "to2.age");
+	CU_ASSERT_STRING_EQUAL(decrypt(&m, (const char *const *)ids, count,
+		sha, &outlen, &err), "success");
+	CU_ASSERT(outlen == 20 && memcmp(sha, want, 32) == 0);
+	free(m.data);
+	load(&m, "to3.age");
+	CU_ASSERT_STRING_EQUAL(decrypt(&m, (const char *const *)ids, count,
+		sha, &outlen, &err), "success");
+	free(m.data);
+	custos_age_identities_free(ids, count);
+	/* A file without a matching identity fails as age does. */
+	CU_ASSERT_FATAL(sh("{ echo '# only one'; cat k1.txt; } > one.txt && "
+		"! age -d -i one.txt to2.age >/dev/null 2>&1"));
+	CU_ASSERT_EQUAL_FATAL(custos_age_identity_file_read_all(&ids, &count,
+		"one.txt", &err), CUSTOS_OK);
+	load(&m, "to2.age");
+	CU_ASSERT_STRING_EQUAL(decrypt(&m, (const char *const *)ids, count,
+		sha, &outlen, &err), "no match");
+	free(m.data);
+	custos_age_identities_free(ids, count);
+	/* A malformed line anywhere makes the file malformed (age agrees). */
+	CU_ASSERT_FATAL(sh("{ cat k1.txt; echo 'AGE-SECRET-KEY-1QQQ'; } > "
+		"bad.txt && ! age -d -i bad.txt to2.age >/dev/null 2>&1"));
+	CU_ASSERT_EQUAL(custos_age_identity_file_read_all(&ids, &count,
+		"bad.txt", &err), CUSTOS_EFORMAT);
+	CU_ASSERT(strstr(err.message, "line 4") != NULL);
+	CU_ASSERT_PTR_NULL(ids);
+	/* Comments only: no identity. */
+	harness_write_file("empty.txt", "# none\n\n", 9);
+	CU_ASSERT_EQUAL(custos_age_identity_file_read_all(&ids, &count,
+		"empty.txt", &err), CUSTOS_EFORMAT);
+	/* A FIFO is refused at once, not waited on. */
+	CU_ASSERT_FATAL(sh("mkfifo fifo.txt"));
+	CU_ASSERT_EQUAL(custos_age_identity_file_read_all(&ids, &count,
+		"fifo.txt", &err), CUSTOS_EINVAL);
+	CU_ASSERT(strstr(err.message, "FIFO") != NULL);
+	{
+		char one[CUSTOS_AGE_IDENTITY_MAX];
+
+		CU_ASSERT_EQUAL(custos_age_identity_file_read(one, "fifo.txt",
+			&err), CUSTOS_EINVAL);
+	}
+	custos_age_identities_free(NULL, 0);
+}
+
 static const harness_test tests[] = {
 	{"vectors", test_vectors},
 	{"roundtrip", test_roundtrip},
 	{"negative", test_negative},
 	{"identity_file", test_identity_file},
+	{"identity file with several identities, against age",
+	 test_identity_file_several},
 };
 
 HARNESS_MAIN("age", tests)

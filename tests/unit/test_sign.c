@@ -266,6 +266,109 @@ static void test_tsa_errors(void)
 	CU_ASSERT_EQUAL(access("h.json.p7s", F_OK), -1);
 }
 
+/* Sign name's file with an explicit digest choice (AUTO: the key's own). */
+static custos_status sign_digest(const char *name, const char *file,
+		custos_sign_digest digest, custos_error *err)
+{
+	custos_sign_options o;
+	char key[64], pem[64];
+
+	custos_sign_options_init(&o);
+	snprintf(key, sizeof(key), "%s.key", name);
+	snprintf(pem, sizeof(pem), "%s.pem", name);
+	o.key_path = key;
+	o.cert_path = pem;
+	o.digest = digest;
+	return custos_sign_file(file, &o, err);
+}
+
+static void expect_digest(const char *file, const char *trust,
+		const char *want)
+{
+	custos_sign_verification *v = NULL;
+
+	CU_ASSERT_EQUAL(verify_with(&v, file, trust), CUSTOS_OK);
+	CU_ASSERT_FATAL(v != NULL);
+	CU_ASSERT_STRING_EQUAL(custos_sign_verification_digest(v), want);
+	custos_sign_verification_free(v);
+}
+
+/* RFC 5753 pairs each curve with its digest; RSA-PSS takes any SHA-2. */
+static void test_digest_per_key(void)
+{
+	static const struct {
+		custos_key_type type;
+		const char *name, *own, *other;
+		custos_sign_digest own_d, other_d;
+	} keys[] = {
+		{CUSTOS_KEY_ECDSA_P256, "p256", "sha256", "sha384",
+		 CUSTOS_SIGN_DIGEST_SHA256, CUSTOS_SIGN_DIGEST_SHA384},
+		{CUSTOS_KEY_ECDSA_P384, "p384", "sha384", "sha256",
+		 CUSTOS_SIGN_DIGEST_SHA384, CUSTOS_SIGN_DIGEST_SHA256},
+		{CUSTOS_KEY_ECDSA_P521, "p521", "sha512", "sha384",
+		 CUSTOS_SIGN_DIGEST_SHA512, CUSTOS_SIGN_DIGEST_SHA384},
+	};
+	custos_error err;
+
+	harness_write_file("dg.json", content, strlen(content));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char pem[32];
+
+		snprintf(pem, sizeof(pem), "%s.pem", keys[i].name);
+		identity(keys[i].name, keys[i].type, NULL);
+		unlink("dg.json.p7s");
+		/* By default, the curve's own digest. */
+		CU_ASSERT_EQUAL_FATAL(sign_digest(keys[i].name, "dg.json",
+			CUSTOS_SIGN_DIGEST_AUTO, &err), CUSTOS_OK);
+		expect_digest("dg.json", pem, keys[i].own);
+		/* Asked for explicitly: the same. */
+		unlink("dg.json.p7s");
+		CU_ASSERT_EQUAL(sign_digest(keys[i].name, "dg.json",
+			keys[i].own_d, &err), CUSTOS_OK);
+		expect_digest("dg.json", pem, keys[i].own);
+		/* Another digest contradicts the curve: refused, no file. */
+		unlink("dg.json.p7s");
+		CU_ASSERT_EQUAL(sign_digest(keys[i].name, "dg.json",
+			keys[i].other_d, &err), CUSTOS_EINVAL);
+		CU_ASSERT(strstr(err.message, keys[i].own) != NULL);
+		CU_ASSERT_EQUAL(access("dg.json.p7s", F_OK), -1);
+	}
+	/* RSA-PSS: SHA-256 by default, SHA-384 and SHA-512 on request. */
+	identity("rsa", CUSTOS_KEY_RSA_3072, NULL);
+	unlink("dg.json.p7s");
+	CU_ASSERT_EQUAL(sign_digest("rsa", "dg.json", CUSTOS_SIGN_DIGEST_AUTO,
+		&err), CUSTOS_OK);
+	expect_digest("dg.json", "rsa.pem", "sha256");
+	unlink("dg.json.p7s");
+	CU_ASSERT_EQUAL(sign_digest("rsa", "dg.json",
+		CUSTOS_SIGN_DIGEST_SHA384, &err), CUSTOS_OK);
+	expect_digest("dg.json", "rsa.pem", "sha384");
+	unlink("dg.json.p7s");
+	CU_ASSERT_EQUAL(sign_digest("rsa", "dg.json",
+		CUSTOS_SIGN_DIGEST_SHA512, &err), CUSTOS_OK);
+	expect_digest("dg.json", "rsa.pem", "sha512");
+	/* A value that is no digest (an old custos_digest_alg) is refused. */
+	unlink("dg.json.p7s");
+	CU_ASSERT_EQUAL(sign_digest("rsa", "dg.json", (custos_sign_digest)2,
+		&err), CUSTOS_EINVAL);
+	/* Names both ways. */
+	CU_ASSERT_STRING_EQUAL(custos_sign_digest_name(
+		CUSTOS_SIGN_DIGEST_SHA384), "sha384");
+	CU_ASSERT_PTR_NULL(custos_sign_digest_name((custos_sign_digest)7));
+	{
+		custos_sign_digest d = CUSTOS_SIGN_DIGEST_AUTO;
+
+		CU_ASSERT_EQUAL(custos_sign_digest_parse(&d, "sha512", NULL),
+			CUSTOS_OK);
+		CU_ASSERT_EQUAL(d, CUSTOS_SIGN_DIGEST_SHA512);
+		CU_ASSERT_EQUAL(custos_sign_digest_parse(&d, "sha1", NULL),
+			CUSTOS_EINVAL);
+		CU_ASSERT_EQUAL(custos_sign_digest_parse(&d, "auto", NULL),
+			CUSTOS_OK);
+		CU_ASSERT_EQUAL(d, CUSTOS_SIGN_DIGEST_AUTO);
+	}
+}
+
 static void test_check_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(custos_sign_check_name(CUSTOS_SIGN_OK), "ok");
@@ -283,6 +386,7 @@ static const harness_test tests[] = {
 	{"operational errors", test_operational_errors},
 	{"encrypted key and passphrase callback", test_encrypted_key},
 	{"TSA client errors without a TSA", test_tsa_errors},
+	{"each curve with its own digest (RFC 5753)", test_digest_per_key},
 	{"check names", test_check_names},
 };
 

@@ -112,13 +112,19 @@ int cli_parse_size(const char *text, uint64_t *out)
 
 void cli_fputs_safe(const char *s, FILE *out)
 {
-	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	/* The library's escaping, a piece at a time: it never cuts a
+	 * character, so the pieces join into the same text. */
+	char buf[4096];
+	size_t len = s != NULL ? strlen(s) : 0;
 
-		if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
+	while (len > 0) {
+		size_t used = custos_text_escape(buf, sizeof(buf), s, len);
+
+		fputs(buf, out);
+		if (used == 0)
+			break;
+		s += used;
+		len -= used;
 	}
 }
 

@@ -46,7 +46,8 @@ void cli_error(const char *tool, const char *fmt, ...)
 void cli_usage_error(const char *tool, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Print untrusted text with control characters escaped as \xNN. */
+/* Print untrusted text escaped by custos_text_escape (text.h): C0, DEL
+ * and bytes that are not UTF-8 as \xNN, C1 and bidi controls as \uXXXX. */
 void cli_fputs_safe(const char *s, FILE *out);
 
 /* One command of a tool with several (custos-sign sign, verify ...). */
