@@ -14,6 +14,7 @@
 
 #include "custos/report.h"
 #include "custos/version.h"
+#include "custos/text.h"
 #include "error_private.h"
 #include "report_private.h"
 #include "util_private.h"
@@ -299,21 +300,26 @@ static void add(text *t, const char *fmt, ...)
 	}
 }
 
-/* Printable copy of untrusted text for the text report (\xNN escapes). */
+/* Printable copy of untrusted text for the text report: C0, C1 and bidi
+ * controls and invalid UTF-8 escaped (custos_text_escape). */
 static void add_safe(text *t, const char *s)
 {
+	char *safe;
+	size_t n;
+
 	if (s == NULL) {
 		add(t, "(not given)");
 		return;
 	}
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 0x20 || c == 0x7f)
-			add(t, "\\x%02x", c);
-		else
-			add(t, "%c", c);
+	n = strlen(s);
+	safe = malloc(CUSTOS_TEXT_ESCAPE_RATIO * n + 1);
+	if (safe == NULL) {
+		add(t, "(out of memory)");
+		return;
 	}
+	custos_text_escape(safe, CUSTOS_TEXT_ESCAPE_RATIO * n + 1, s, n);
+	add(t, "%s", safe);
+	free(safe);
 }
 
 static void field(text *t, const char *label, const char *value)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "custos/source.h"
+#include "custos/text.h"
 #include "error_private.h"
 #include "util_private.h"
 
@@ -70,15 +71,12 @@ static char *clean_identity(const char *raw, size_t len)
 	n = end - start;
 	if (n > IDENTITY_MAX)
 		n = IDENTITY_MAX;
-	out = malloc(IDENTITY_MAX + 1);
+	/* Escaped, not replaced: a serial number with odd bytes must stay
+	 * recognisable byte for byte. */
+	out = malloc(CUSTOS_TEXT_ESCAPE_RATIO * n + 1);
 	if (out == NULL)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)raw[start + i];
-
-		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[n] = '\0';
+	custos_text_escape(out, CUSTOS_TEXT_ESCAPE_RATIO * n + 1, raw + start, n);
 	return out;
 }
 

@@ -423,6 +423,8 @@ static void test_report_fields(void)
 	o.case_info.case_number = "CASE-1";
 	o.case_info.examiner = "Ex\xff\x01 Aminer"; /* not UTF-8, a control byte */
 	o.case_info.notes = "line1\nline2";
+	/* A right-to-left override and a C1 CSI, then Arabic to keep. */
+	o.case_info.description = "evil\xe2\x80\xae\xc2\x9b" "2J \xd9\x85\xd8\xad";
 	CU_ASSERT_FATAL(custos_acquire_run(&a, s, &o, NULL) == CUSTOS_OK);
 	rep = load_report("r.report.json");
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
@@ -456,10 +458,14 @@ static void test_report_fields(void)
 			t[19] == 'Z');
 	}
 	json_decref(rep);
-	/* The text report escapes control bytes instead of printing them. */
+	/* The text report escapes control bytes and invalid UTF-8 instead
+	 * of printing them. */
 	txt = harness_read_file("r.report.txt", &len);
 	CU_ASSERT_FATAL(txt != NULL);
-	CU_ASSERT(strstr((char *)txt, "Ex\xff\\x01 Aminer") != NULL);
+	CU_ASSERT(strstr((char *)txt, "Ex\\xff\\x01 Aminer") != NULL);
+	CU_ASSERT(memchr(txt, 0xff, len) == NULL);
+	CU_ASSERT(strstr((char *)txt, "evil\\u202e\\u009b2J \xd9\x85\xd8\xad") !=
+		NULL);
 	CU_ASSERT(strstr((char *)txt, "line1\\x0aline2") != NULL);
 	CU_ASSERT(strstr((char *)txt, "CASE-1") != NULL);
 	free(txt);
