@@ -12,6 +12,9 @@ for tool in jq ewfverify sha256sum timeout; do
 	command -v "$tool" >/dev/null || { echo "SKIP: $tool missing" >&2; exit 77; }
 done
 PKI=$SOURCE_ROOT/samples/pki
+# Under AddressSanitizer the shim is preloaded ahead of the ASan runtime,
+# which ASan refuses unless told the order is fine.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 MOUNTS=()
 PIDS=()
