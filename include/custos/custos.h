@@ -21,5 +21,6 @@
 #include "custody.h"
 #include "age.h"
 #include "bundle.h"
+#include "verify.h"
 
 #endif
