@@ -145,6 +145,8 @@ static target_kind file_kind(const char *path, int explicit_target)
 		return KIND_BUNDLE;
 	if (ends_with(base, ".E01"))
 		return KIND_IMAGE;
+	if (strstr(base, ".tar.age.") != NULL)
+		return KIND_UNKNOWN; /* a bundle part: its manifest is the target */
 	if (!explicit_target) {
 		/* In a case folder only first segments are images. */
 		if (ends_with(base, ".001") || ends_with(base, ".raw") ||

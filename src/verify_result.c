@@ -349,21 +349,24 @@ int custos__verify_parse_time(const char *text, int64_t *out)
 
 void custos__verify_format_duration(char *out, size_t cap, int64_t seconds)
 {
-	int64_t d = seconds / 86400, h = seconds / 3600 % 24,
-		m = seconds / 60 % 60, s = seconds % 60;
+	static const struct { int64_t size; char unit; } parts[] = {
+		{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+	size_t len = 0;
 
-	if (seconds < 0)
-		snprintf(out, cap, "-%llds", (long long)-seconds);
-	else if (d > 0)
-		snprintf(out, cap, "%lldd %lldh %lldm %llds", (long long)d,
-			(long long)h, (long long)m, (long long)s);
-	else if (h > 0)
-		snprintf(out, cap, "%lldh %lldm %llds", (long long)h,
-			(long long)m, (long long)s);
-	else if (m > 0)
-		snprintf(out, cap, "%lldm %llds", (long long)m, (long long)s);
-	else
-		snprintf(out, cap, "%llds", (long long)s);
+	out[0] = '\0';
+	if (seconds <= 0) {
+		snprintf(out, cap, "%llds", (long long)seconds);
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		int64_t v = seconds / parts[i].size;
+
+		seconds %= parts[i].size;
+		if (v == 0 || len >= cap)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s%lld%c",
+			len ? " " : "", (long long)v, parts[i].unit);
+	}
 }
 
 custos_status custos_verify_parse_duration(int64_t *seconds,
