@@ -3,7 +3,8 @@
  * and what belongs together (verify_discover.c), then check reports and
  * their signatures, custody logs and each item's history, bundles and
  * receipts (all small and quick), and last the media, which is read once
- * (verify_media.c); then draw the verdict (verify_result.c).  The checks
+ * (verify_media.c); then draw the verdict (verify_result.c) and, with a
+ * profile, judge what the receiving court requires (verify_profile.c).  The checks
  * only call the public APIs of image, sign, custody and bundle.
  */
 #include <stdlib.h>
@@ -26,6 +27,7 @@ custos_status custos_verify_run(custos_verify_case **out,
 	custos_verify_options dflt;
 	custos_verify_case *r = NULL;
 	verify_found vc;
+	json_t *profile = NULL;
 	custos_status st;
 
 	if (out == NULL)
@@ -42,8 +44,14 @@ custos_status custos_verify_run(custos_verify_case **out,
 	if (targets == NULL || count == 0)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"nothing to verify");
-	if (custos__verify_case_new(&r) != CUSTOS_OK)
+	/* A bad profile is a usage error, found before any work. */
+	if (opts->profile_path != NULL && (st = custos__verify_profile_load(
+			&profile, opts->profile_path, err)) != CUSTOS_OK)
+		return st;
+	if (custos__verify_case_new(&r) != CUSTOS_OK) {
+		json_decref(profile);
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	}
 	memset(&vc, 0, sizeof(vc));
 	st = custos__verify_discover(&vc, r, targets, count, opts->logs,
 		opts->log_count, err);
@@ -57,6 +65,8 @@ custos_status custos_verify_run(custos_verify_case **out,
 	if (st != CUSTOS_OK)
 		goto out;
 	custos__verify_decide(r);
+	if (profile != NULL)
+		custos__verify_profile_judge(r, profile, opts->profile_path);
 	if (r->oom) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto out;
@@ -64,6 +74,7 @@ custos_status custos_verify_run(custos_verify_case **out,
 	*out = r;
 	r = NULL;
 out:
+	json_decref(profile);
 	custos__verify_case_free(&vc);
 	custos_verify_case_free(r);
 	return st;

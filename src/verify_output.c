@@ -53,6 +53,8 @@ custos_status custos_verify_case_to_json(char **out,
 		"not_checked", (json_int_t)counts[2]);
 	if (root == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	if (r->profile != NULL)
+		json_object_set(root, "profile", r->profile);
 	*out = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII |
 		JSON_PRESERVE_ORDER);
 	json_decref(root);
@@ -226,6 +228,33 @@ custos_status custos_verify_case_to_text(char **out,
 			}
 			put(&b, "\n", 1);
 		}
+	}
+	if (r->profile != NULL) {
+		size_t i;
+		json_t *q;
+
+		if (!quiet) {
+			put(&b, "profile: ", 9);
+			put_safe(&b, fact(r->profile, "name"));
+			put(&b, "\n", 1);
+			json_array_foreach(json_object_get(r->profile,
+					"requirements"), i, q) {
+				const char *res = fact(q, "result");
+
+				putf(&b, "%-14s %-22s ", strcmp(res, "met") == 0 ?
+					"met" : strcmp(res, "not-met") == 0 ?
+					"NOT MET" : "not applicable",
+					fact(q, "id"));
+				put_safe(&b, fact(q, "subject"));
+				put(&b, ": ", 2);
+				put_safe(&b, fact(q, "evidence"));
+				put(&b, "\n", 1);
+			}
+		}
+		put(&b, r->profile_met ? "PROFILE MET: " : "PROFILE NOT MET: ",
+			r->profile_met ? 13 : 17);
+		put_safe(&b, fact(r->profile, "name"));
+		put(&b, "\n", 1);
 	}
 	putf(&b, "%s: ", custos_verify_verdict_name(r->verdict));
 	put_safe(&b, r->reason);

@@ -41,6 +41,8 @@ struct custos_verify_case {
 	json_t *logs;         /* [{facts about each log}] */
 	json_t *bundles;      /* [{facts about each bundle}] */
 	json_t *receipts;     /* [{facts about each receipt}] */
+	json_t *profile;      /* the judged profile, or NULL */
+	int profile_met;
 	custos_verify_verdict verdict;
 	char *reason;
 	int oom;              /* an allocation failed while building */
@@ -156,6 +158,12 @@ void custos__verify_bundles(custos_verify_case *r, verify_found *vc,
 		const custos_verify_options *opts);
 void custos__verify_receipts(custos_verify_case *r, verify_found *vc,
 		const custos_verify_options *opts);
+
+/* verify_profile.c */
+custos_status custos__verify_profile_load(json_t **out, const char *path,
+		custos_error *err);
+void custos__verify_profile_judge(custos_verify_case *r, json_t *profile,
+		const char *path);
 
 /* Parse RFC 3339 "2026-11-28T16:02:46Z" (or with an offset) to seconds;
  * 0 on failure. */

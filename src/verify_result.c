@@ -279,6 +279,7 @@ void custos_verify_case_free(custos_verify_case *r)
 	json_decref(r->logs);
 	json_decref(r->bundles);
 	json_decref(r->receipts);
+	json_decref(r->profile);
 	free(r->reason);
 	free(r);
 }

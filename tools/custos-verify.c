@@ -18,7 +18,7 @@
 
 enum {
 	OPT_TRUST = 256, OPT_LOG, OPT_MAX_GAP, OPT_JSON, OPT_PROGRESS,
-	OPT_WORKERS,
+	OPT_WORKERS, OPT_PROFILE,
 };
 
 static const cli_option options[] = {
@@ -31,6 +31,8 @@ static const cli_option options[] = {
 	{{"max-gap", required_argument, NULL, OPT_MAX_GAP}, "DURATION",
 	 "longest allowed time between two custody records of an item "
 	 "(90, 45s, 30m, 12h, 7d)"},
+	{{"profile", required_argument, NULL, OPT_PROFILE}, "FILE",
+	 "judge the case against an admissibility profile (custos-profile(5))"},
 	{{"json", no_argument, NULL, OPT_JSON}, NULL,
 	 "print the result as JSON (schema in custos-verify(1))"},
 	{{"progress", optional_argument, NULL, OPT_PROGRESS}, "MODE",
@@ -55,9 +57,13 @@ static const char epilogue[] =
 	"failed) or INCOMPLETE (nothing failed, but a required check could\n"
 	"not be made: a missing image, no --trust, no custody log).\n"
 	"\n"
-	"Exit status: 0 VERIFIED; 1 FAILED or INCOMPLETE; 2 usage error (also\n"
-	"a target that is a FIFO, device or unknown file); 3 failure (a\n"
-	"missing target, I/O, interrupted).\n";
+	"With --profile, each requirement of the receiving court is met, not\n"
+	"met or not applicable, with the evidence.\n"
+	"\n"
+	"Exit status: 0 VERIFIED (and, with --profile, the profile met); 1\n"
+	"FAILED, INCOMPLETE or a profile not met; 2 usage error (also a bad\n"
+	"profile, or a target that is a FIFO, device or unknown file); 3\n"
+	"failure (a missing target, I/O, interrupted).\n";
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -138,6 +144,7 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_PROFILE: opts.profile_path = optarg; break;
 		case OPT_JSON: json = 1; break;
 		case OPT_PROGRESS:
 			if (!progress_parse_mode(optarg, &progress.mode)) {
@@ -218,8 +225,9 @@ int main(int argc, char **argv)
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
-	rc = custos_verify_case_verdict(res) == CUSTOS_VERDICT_VERIFIED ?
-		CLI_EXIT_OK : CLI_EXIT_NOT_CLEAN;
+	rc = custos_verify_case_verdict(res) == CUSTOS_VERDICT_VERIFIED &&
+		custos_verify_case_profile_met(res) != 0 ? CLI_EXIT_OK
+		: CLI_EXIT_NOT_CLEAN;
 out:
 	OPENSSL_cleanse(idbuf, sizeof(idbuf));
 	free(text);

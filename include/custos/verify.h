@@ -72,6 +72,10 @@ typedef struct custos_verify_options {
 	void *progress_ctx;
 	const volatile sig_atomic_t *cancel;
 	unsigned int workers;          /* E01 inflate threads; 0: one per core */
+	/* An admissibility profile (custos-profile(5)) to judge the case
+	 * against, or NULL.  A bad profile fails the run with CUSTOS_EINVAL
+	 * naming the key, before anything is read. */
+	const char *profile_path;
 } custos_verify_options;
 
 CUSTOS_EXTERN void custos_verify_options_init(custos_verify_options *opts);
@@ -152,6 +156,14 @@ CUSTOS_EXTERN custos_status custos_verify_case_to_json(char **out,
  */
 CUSTOS_EXTERN custos_status custos_verify_case_to_text(char **out,
 		const custos_verify_case *r, int quiet, custos_error *err);
+
+/*
+ * With a profile: 1 if every requirement is met or not applicable, 0 if one
+ * is not met; -1 without a profile.  The requirements, each with its
+ * evidence, are in the JSON ("profile") and the text.  The profile never
+ * changes the verdict.
+ */
+CUSTOS_EXTERN int custos_verify_case_profile_met(const custos_verify_case *r);
 
 /* Accepts NULL. */
 CUSTOS_EXTERN void custos_verify_case_free(custos_verify_case *r);

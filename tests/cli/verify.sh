@@ -51,6 +51,13 @@ build_case "$WORK/base" >build.log 2>&1 || { cat build.log; echo "FAIL: building
 # The keys are not part of what a prosecutor is given.
 mkdir keys && mv base/log-key.pem base/foreign-log-key.pem base/age.key keys/
 
+# flip FILE OFFSET: invert one byte (so it surely changes).
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf %o $((b ^ 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 # fresh NAME: a copy of the case to change.
 fresh() { rm -rf "$WORK/$1"; cp -a "$WORK/base" "$WORK/$1"; }
 # result ID [SUBJECT]: the result of the first check with that id in out.json.
@@ -126,7 +133,7 @@ failed_on() {
 }
 
 fresh img
-printf '\x55' | dd of=img/sample.E01 bs=1 seek=200000 conv=notrunc status=none
+flip img/sample.E01 200000
 failed_on "one image byte" media.files.sha256 "${TRUST[@]}" img
 expect "one image byte: the E01 chunk check names it" test "$(result media.e01.chunks)" = failed
 
@@ -138,7 +145,7 @@ expect "one report field: the log's acquired record no longer matches" \
 
 fresh p7s
 size=$(stat -c %s p7s/sample.report.json.p7s)
-printf '\x00' | dd of=p7s/sample.report.json.p7s bs=1 seek=$((size - 20)) conv=notrunc status=none
+flip p7s/sample.report.json.p7s $((size - 20))
 failed_on "the .p7s" report.signature "${TRUST[@]}" p7s
 
 fresh swap   # a valid signature, but by someone else than the report names
@@ -270,6 +277,121 @@ expect_status 3 "a missing target: exit 3" -- "$V" nosuch.report.json
 expect_status 2 "no target: usage" -- "$V"
 expect_status 2 "a bad --max-gap: usage" -- "$V" --max-gap 3x base
 expect_status 2 "an unknown option: usage" -- "$V" --bogus base
+# ===================== admissibility profiles =====================
+# profile FILE JSON-BODY: a profile with the given requirements.
+profile() { printf '{"custos_profile": 1, "name": "test %s", %s}\n' "$1" "$2" >"$1.json"; }
+# requirement ID [N]: the result of the Nth requirement with that id.
+requirement() {
+	jq -r --arg id "$1" --argjson n "${2:-0}" \
+		'[.profile.requirements[] | select(.id == $id)][$n].result' out.json
+}
+# judged NAME ID WANT TARGET-ARGS...: run with profile NAME, ID is WANT.
+judged() {
+	local name=$1 id=$2 want=$3
+	shift 3
+	verify --profile "$name.json" "$@"
+	local got
+	got=$(requirement "$id")
+	if [ "$got" = "$want" ]; then pass "profile $name: $id $want"
+	else fail "profile $name: $id is $got, wanted $want; $(head -c 300 err.txt)"; fi
+}
+profile algs-met '"hash_algorithms": ["md5", "sha256"]'
+judged algs-met hash_algorithms met "${TRUST[@]}" base
+expect "a profile met: exit 0 (got $RC)" test "$RC" -eq 0
+expect "json: profile met" jqe '.profile.met == true' out.json
+profile algs-not '"hash_algorithms": ["sha512"]'
+judged algs-not hash_algorithms not-met "${TRUST[@]}" base
+expect "a profile not met: exit 1 although VERIFIED (got $RC)" \
+	test "$RC" -eq 1 -a "$(verdict)" = VERIFIED
+expect "the evidence names what is missing" jqe \
+	'.profile.requirements[0].evidence | test("missing sha512")' out.json
+profile role-met '"signer": {"roles": ["Forensic Examiner"]}'
+judged role-met signer met "${TRUST[@]}" base
+profile role-not '"signer": {"roles": ["Judge"]}'
+judged role-not signer not-met "${TRUST[@]}" base
+ISSUER=$(jq -r '.reports[0].signer.issuer' out.json)
+profile ca-met "$(jq -cn --arg i "$ISSUER" '{signer: {issuers: [$i]}}' | sed 's/^{//; s/}$//')"
+judged ca-met signer met "${TRUST[@]}" base
+profile ca-not '"signer": {"issuers": ["CN=Some Other CA"]}'
+judged ca-not signer not-met "${TRUST[@]}" base
+profile ts '"trusted_timestamp": true'
+judged ts trusted_timestamp not-met "${TRUST[@]}" base
+profile ro '"source_read_only": true'
+judged ro source_read_only not-met "${TRUST[@]}" base
+profile legal '"legal_basis": true'
+judged legal legal_basis not-met "${TRUST[@]}" base
+profile two '"two_person_rule": true'
+judged two two_person_rule met "${TRUST[@]}" base
+expect "two-person: the bundle's receipt is by another person" \
+	test "$(requirement two_person_rule 1)" = met
+fresh self   # the prosecutor releases to and receives from himself
+"$CUSTOS_LOG" release self/custody --item HD-01 --to "himself" --purpose test \
+	-k "$P/prosecutor.key" -c "$P/prosecutor.pem" >/dev/null &&
+"$CUSTOS_LOG" receive self/custody --answers 5 --storage here \
+	-k "$P/prosecutor.key" -c "$P/prosecutor.pem" >/dev/null
+judged two two_person_rule not-met "${TRUST[@]}" self
+expect "two-person: the records are named" jqe \
+	'.profile.requirements[0].evidence | test("records 5 and 6")' out.json
+profile gap '"max_custody_gap": "30d"'
+judged gap max_custody_gap met "${TRUST[@]}" base
+judged gap max_custody_gap not-met "${TRUST[@]}" gap
+profile fields '"request_fields": ["instrument.name", "instrument.article", "measure", "issuing_authority.name", "executing_authority.name"]'
+judged fields request_fields met "${TRUST[@]}" base
+judged fields request_fields not-applicable --trust "$P/ca.pem" base/sample.report.json
+profile fields-not '"request_fields": ["offence.nope"]'
+judged fields-not request_fields not-met "${TRUST[@]}" base
+profile cond '"conditions_on_use": ["speciality"]'
+judged cond conditions_on_use met "${TRUST[@]}" base
+profile cond-not '"conditions_on_use": ["return_to_sender"]'
+judged cond-not conditions_on_use not-met "${TRUST[@]}" base
+# The met side of timestamp, read-only source and warrant: a report that
+# says so, signed with a timestamp from a local TSA, logged as acquired.
+if [ -n "${TSA_SERVER:-}" ] && [ -n "${CUSTOS_SIGN:-}" ]; then
+	mkdir tsa
+	TSA_DIR=$WORK/tsa TSA_PKI=$P "$TSA_SERVER" tsa/port tsa normal -- \
+		openssl ts -reply -config "$SOURCE_ROOT/tests/tsa/tsa.cnf" -section tsa_test \
+		-queryfile tsa/query.tsq -out tsa/reply.tsr 2>tsa/log &
+	TSA_PID=$!
+	trap 'kill $TSA_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+	for _ in $(seq 100); do [ -s tsa/port ] && break; sleep 0.05; done
+	mkdir strict && cp base/sample.E01 base/sample.sha256 strict/ &&
+	jq '.source.read_only = true | .case.warrant = "TEST-ONLY order 7"' \
+		base/sample.report.json >strict/sample.report.json &&
+	"$CUSTOS_SIGN" sign --tsa "http://127.0.0.1:$(cat tsa/port)/tsa" \
+		-k "$P/examiner.key" -c "$P/examiner.pem" strict/sample.report.json >/dev/null &&
+	"$CUSTOS_LOG" init strict/custody --origin t.example/S --log-key keys/s.pem \
+		--trust "$P/ca.pem" -k "$P/examiner.key" -c "$P/examiner.pem" >/dev/null &&
+	"$CUSTOS_LOG" record strict/custody --type acquired --report strict/sample.report.json \
+		-k "$P/examiner.key" -c "$P/examiner.pem" >/dev/null ||
+		fail "making the strict case"
+	profile strict '"trusted_timestamp": true, "source_read_only": true, "legal_basis": true'
+	judged strict trusted_timestamp met --trust "$P/ca.pem" strict
+	expect "strict: the case verifies (exit $RC)" test "$(verdict)" = VERIFIED
+	expect "strict: report.timestamp passed" test "$(result report.timestamp)" = passed
+	expect "strict: the chain was checked at the timestamp" \
+		jqe '.reports[0].timestamp.chain_checked_at == "timestamp"' out.json
+	expect "strict: source_read_only met" test "$(requirement source_read_only)" = met
+	expect "strict: legal_basis met, naming the warrant" jqe \
+		'[.profile.requirements[] | select(.id == "legal_basis")][0] |
+		.result == "met" and (.evidence | test("TEST-ONLY order 7"))' out.json
+else
+	echo "SKIP: no TSA_SERVER/CUSTOS_SIGN: the met side of timestamp, read-only, warrant"
+fi
+printf '{"custos_profile": 1, "name": "x", "hash_algoritms": ["md5"]}' >typo.json
+expect_status 2 "a profile with an unknown key: exit 2" -- "$V" --profile typo.json base
+err_matches 'unknown key "hash_algoritms"' "the unknown key is named"
+printf '{"custos_profile": 1, "name": "x", "max_custody_gap": "soon"}' >badval.json
+expect_status 2 "a profile with a bad value: exit 2" -- "$V" --profile badval.json base
+err_matches '"max_custody_gap"' "the bad key is named"
+printf '{"custos_profile": 1, "name": "x", "signer": {"role": ["x"]}}' >badsub.json
+expect_status 2 "a profile with an unknown nested key: exit 2" -- "$V" --profile badsub.json base
+err_matches '"signer.role"' "the nested key is named"
+for f in "$SOURCE_ROOT"/samples/profiles/*.json; do
+	expect "shipped profile $(basename "$f") is marked EXAMPLE and loads" sh -c \
+		"jq -e '.name | test(\"EXAMPLE\") and test(\"not legal advice\")' '$f' >/dev/null &&
+		timeout 60 '$V' -q --profile '$f' --trust '$P/ca.pem' -i keys/age.key base >/dev/null;
+		[ \$? -le 1 ]"
+done
 expect_status 0 "--help" -- "$V" --help
 expect "--help names --max-gap" grep -q -- --max-gap out.txt
 finish
