@@ -4,8 +4,9 @@
  * (sizes, SHA-256); age decryption to the end of an authenticated stream;
  * then custos_bundle_verify for BagIt (every payload hash, Payload-Oxum,
  * hostile names) and the tag manifest's signature; and the legal request
- * in metadata/request.json.  To read the request (and later the custody
- * records) without extracting anything, the bag is streamed once more
+ * in metadata/request.json; and, from the payload manifest, which of the
+ * case's reports and image files the bag carries.  To read these (and
+ * later the custody records) without extracting anything, the bag is streamed once more
  * here, in memory, through the public age API and libarchive.  A receipt
  * must be signed (a chain to a trust anchor), by someone other than the
  * sender, in the name of the authority that asked, and answer this bundle:
@@ -248,12 +249,15 @@ typedef struct members {
 	size_t request_len;
 	char *evidence;
 	size_t evidence_len;
+	char *manifest;       /* manifest-sha256.txt */
+	size_t manifest_len;
 } members;
 
 static void members_free(members *m)
 {
 	free(m->request);
 	free(m->evidence);
+	free(m->manifest);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -267,6 +271,10 @@ static char **wanted(members *m, const char *rel, size_t **len)
 	if (strcmp(rel, "metadata/evidence.json") == 0) {
 		*len = &m->evidence_len;
 		return &m->evidence;
+	}
+	if (strcmp(rel, "manifest-sha256.txt") == 0) {
+		*len = &m->manifest_len;
+		return &m->manifest;
 	}
 	return NULL;
 }
@@ -382,10 +390,11 @@ static int read_plain_bag(const char *path, int is_dir, members *m,
 	int ok;
 
 	if (is_dir) {
-		const char *rel[2] = {"metadata/request.json",
-				      "metadata/evidence.json"};
+		const char *rel[3] = {"metadata/request.json",
+				      "metadata/evidence.json",
+				      "manifest-sha256.txt"};
 
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 3; i++) {
 			char *p = custos__aprintf("%s/%s", path, rel[i]);
 			unsigned char *data = NULL;
 			size_t len = 0, *lp;
@@ -618,8 +627,81 @@ static void bag_checks(custos_verify_case *r, verify_bundle *vb,
 	}
 }
 
-static void check_bundle(custos_verify_case *r, verify_bundle *vb,
-		const custos_verify_options *opts)
+/* 1 if the payload manifest lists sha for a file under data/ named name. */
+static int manifest_has(const char *text, const char *sha, const char *name)
+{
+	const char *line = text;
+	size_t nl = strlen(name);
+
+	while (line != NULL && *line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *path = line + 66;
+
+		if (len > 66 + 5 && strncasecmp(line, sha, 64) == 0 &&
+		    line[64] == ' ' && line[65] == ' ' &&
+		    strncmp(path, "data/", 5) == 0) {
+			const char *base = memrchr(path, '/', len - 66);
+			size_t bl = len - (size_t)(base + 1 - line);
+
+			if (bl == nl && memcmp(base + 1, name, nl) == 0)
+				return 1;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Which reports, and which of their image files, the bag carries: read
+ * from its payload manifest (checked by bundle.bagit), so nothing is
+ * hashed twice. */
+static void contents_check(custos_verify_case *r, const verify_found *vc,
+		verify_bundle *vb, const members *m)
+{
+	json_t *carried = json_array();
+
+	if (m->manifest == NULL || vb->verified != 1 || carried == NULL) {
+		json_decref(carried);
+		return;
+	}
+	for (size_t i = 0; i < vc->report_count; i++) {
+		const verify_report *rep = &vc->reports[i];
+		json_t *files = json_object_get(json_object_get(rep->json,
+			"image"), "files");
+		size_t k, n = 0, total = json_array_size(files);
+		json_t *f;
+		char obs[96];
+
+		if (rep->item == NULL || !manifest_has(m->manifest, rep->sha256,
+				custos__basename(rep->path)))
+			continue;
+		json_array_foreach(files, k, f) {
+			const char *sha = json_string_value(json_object_get(f,
+				"sha256"));
+			const char *name = json_string_value(json_object_get(f,
+				"name"));
+
+			if (sha != NULL && name != NULL && strlen(sha) == 64 &&
+			    manifest_has(m->manifest, sha,
+					custos__basename(name)))
+				n++;
+		}
+		json_array_append_new(carried, json_pack("{s:s, s:I, s:I}",
+			"item", rep->item, "image_files", (json_int_t)n,
+			"image_files_in_report", (json_int_t)total));
+		snprintf(obs, sizeof(obs), "the report and %zu of %zu image "
+			"files", n, total);
+		custos__verify_add(r, "bundle.contents", rep->item,
+			CUSTOS_CHECK_PASSED, 0, NULL, obs, "bundle %s carries "
+			"this very report%s", vb->bundle_id, n == total ?
+			" and every image file it names, by SHA-256" :
+			"; not every image file it names");
+	}
+	json_object_set_new(vb->facts, "carries", carried);
+}
+
+static void check_bundle(custos_verify_case *r, verify_found *vc,
+		verify_bundle *vb, const custos_verify_options *opts)
 {
 	struct stat sb;
 	manifest mf;
@@ -671,6 +753,7 @@ static void check_bundle(custos_verify_case *r, verify_bundle *vb,
 	}
 	bag_checks(r, vb, opts);
 	request_check(r, vb, &m);
+	contents_check(r, vc, vb, &m);
 out:
 	manifest_free(&mf);
 	members_free(&m);
@@ -680,7 +763,7 @@ void custos__verify_bundles(custos_verify_case *r, verify_found *vc,
 		const custos_verify_options *opts)
 {
 	for (size_t i = 0; i < vc->bundle_count; i++)
-		check_bundle(r, &vc->bundles[i], opts);
+		check_bundle(r, vc, &vc->bundles[i], opts);
 }
 
 /* ---- receipts ---- */

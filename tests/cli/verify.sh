@@ -80,7 +80,7 @@ for id in media.hash.md5 media.hash.sha1 media.hash.sha256 media.e01.chunks \
 	report.chain report.role custody.log custody.acquired custody.continuity \
 	custody.holder bundle.transfer-manifest bundle.decrypt bundle.bagit \
 	bundle.tag-signature bundle.request receipt.signature receipt.answers \
-	receipt.authority; do
+	receipt.authority bundle.contents; do
 	expect "complete case: $id passed" test "$(result $id)" = passed
 done
 expect "json: every check has id, subject, result, detail, expected, observed" \
@@ -253,6 +253,10 @@ err_matches "FIFO" "the FIFO is named"
 mkdir fifocase && cp -a base/sample.* fifocase/ && mkfifo fifocase/zz.report.json
 verify --trust "$P/ca.pem" fifocase
 expect "a FIFO inside a case folder is skipped, no hang (exit $RC)" test "$RC" -ne 124
+fresh fifoimage && rm fifoimage/sample.E01 && mkfifo fifoimage/sample.E01
+verify "${TRUST[@]}" fifoimage
+expect "a FIFO in place of the image: FAILED, no hang (exit $RC)" \
+	test "$RC" -eq 1 -a "$(result media.image)" = failed
 mkdir garbage && head -c 3000 /dev/urandom >garbage/g.report.json
 verify --trust "$P/ca.pem" garbage/g.report.json
 expect "a garbage report: FAILED on report.format (exit $RC)" \
