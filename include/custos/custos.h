@@ -24,5 +24,6 @@
 #include "custody_export.h"
 #include "age.h"
 #include "bundle.h"
+#include "verify.h"
 
 #endif

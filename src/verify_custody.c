@@ -1,0 +1,512 @@
+/*
+ * Custody checks for custos-verify.  First each whole log is checked with
+ * custos_custody_verify (hash chain, every signature, Merkle tree,
+ * checkpoints and their timestamps).  Only a log it vouched for is then
+ * read record by record (jansson, the stored lines as they are) to follow
+ * each item: the "acquired" record whose report hash is the report's;
+ * continuity (every "received" answers a "released" of the same item that
+ * is still open, a release comes from the holder, so there are never two
+ * holders at once, and nothing follows "destroyed" or "returned"); the
+ * longest time between two records of the item, judged against --max-gap;
+ * and who holds the item now.  The facts a profile needs (warrant, legal
+ * basis, each transfer's two signers, the longest gap) go on the item.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "cert_private.h"
+#include "error_private.h"
+#include "fileio_private.h"
+#include "util_private.h"
+#include "verify_private.h"
+
+/* log.jsonl is read into memory up to this size here. */
+#define LOG_READ_MAX ((size_t)1 << 30)
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static int names_item(json_t *rec, const char *item)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(rec, "items"), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), item) == 0)
+			return 1;
+	return 0;
+}
+
+/* Split the vouched-for log into records. */
+static custos_status load_records(verify_log *lg, custos_error *err)
+{
+	char *path = custos__aprintf("%s/log.jsonl", lg->dir);
+	unsigned char *data = NULL;
+	size_t len = 0, n = 0, cap = 0;
+	custos_status st;
+	char *p, *end;
+
+	if (path == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	st = custos__read_file_max(path, LOG_READ_MAX, &data, &len,
+		"custody log", err);
+	free(path);
+	if (st != CUSTOS_OK)
+		return st;
+	p = (char *)data;
+	end = p + len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		verify_record *rec;
+		unsigned char d[32];
+		char *h;
+
+		if (nl == NULL)
+			break; /* a torn line: custody_verify reported it */
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			verify_record *nr = realloc(lg->records,
+				nc * sizeof(*nr));
+
+			if (nr == NULL) {
+				st = custos__error_set(err, CUSTOS_ENOMEM,
+					"out of memory");
+				break;
+			}
+			lg->records = nr;
+			cap = nc;
+		}
+		rec = &lg->records[n];
+		memset(rec, 0, sizeof(*rec));
+		EVP_Digest(p, (size_t)(nl - p) + 1, d, NULL, EVP_sha256(), NULL);
+		if ((h = custos__hex(d, sizeof(d))) != NULL)
+			snprintf(rec->sha256, sizeof(rec->sha256), "%s", h);
+		free(h);
+		rec->json = json_loadb(p, (size_t)(nl - p),
+			JSON_REJECT_DUPLICATES, NULL);
+		rec->seq = n;
+		if (!custos__verify_parse_time(jstr(rec->json, "event_time"),
+				&rec->event_time))
+			rec->event_time = INT64_MIN;
+		n++;
+		lg->record_count = n;
+		p = nl + 1;
+	}
+	free(data);
+	return st;
+}
+
+static void check_log(custos_verify_case *r, verify_log *lg,
+		const custos_verify_options *opts)
+{
+	custos_custody_verify_options co;
+	custos_custody_verification *v = NULL;
+	custos_error e;
+	custos_status st;
+	char obs[96];
+
+	custos_error_clear(&e);
+	custos_custody_verify_options_init(&co);
+	co.trust = opts->trust;
+	co.trust_count = opts->trust_count;
+	st = custos_custody_verify(&v, lg->dir, &co, &e);
+	lg->facts = json_pack("{s:s}", "path", lg->dir);
+	if (lg->facts == NULL || json_array_append_new(r->logs, lg->facts)) {
+		r->oom = 1;
+		lg->facts = NULL;
+	}
+	if (v == NULL) {
+		lg->verified = -1;
+		custos__verify_add(r, "custody.log", lg->dir,
+			st == CUSTOS_EFORMAT ? CUSTOS_CHECK_FAILED
+					     : CUSTOS_CHECK_NOT_CHECKED, 1,
+			NULL, NULL, "the log cannot be checked: %s", e.message);
+		return;
+	}
+	snprintf(obs, sizeof(obs), "%" PRIu64 " records, %zu checkpoints",
+		custos_custody_verification_records(v),
+		custos_custody_verification_checkpoints(v));
+	if (lg->facts != NULL) {
+		json_object_set_new(lg->facts, "records", json_integer(
+			(json_int_t)custos_custody_verification_records(v)));
+		json_object_set_new(lg->facts, "checkpoints", json_integer(
+			(json_int_t)custos_custody_verification_checkpoints(v)));
+		json_object_set_new(lg->facts, "tree_head", json_string(
+			custos_custody_verification_root(v)));
+	}
+	if (st == CUSTOS_OK &&
+	    custos_custody_verification_problem_count(v) == 0) {
+		lg->verified = 1;
+		custos__verify_add(r, "custody.log", lg->dir,
+			CUSTOS_CHECK_PASSED, 1, NULL, obs,
+			"hash chain, every record's signature, the Merkle tree "
+			"and the checkpoints verify");
+		if (opts->trust_count == 0)
+			custos__verify_add(r, "custody.trust", lg->dir,
+				CUSTOS_CHECK_NOT_CHECKED, 1, NULL, NULL,
+				"the signers were checked only against the CAs "
+				"the log pins itself; no trust anchor given "
+				"(--trust CA.pem)");
+	} else {
+		size_t np = custos_custody_verification_problem_count(v);
+
+		lg->verified = 0;
+		custos__verify_add(r, "custody.log", lg->dir,
+			CUSTOS_CHECK_FAILED, 1, NULL, obs,
+			"%s%s", np ? custos_custody_verification_problem(v, 0)
+				   : e.message,
+			np > 1 ? " (and more problems)" : "");
+	}
+	custos_custody_verification_free(v);
+}
+
+/* The holder as a JSON object {name, cert_sha256}. */
+static json_t *actor_of(json_t *rec)
+{
+	json_t *a = json_object_get(rec, "actor");
+
+	return json_pack("{s:o, s:o, s:I}",
+		"name", jstr(a, "name") ? json_string(jstr(a, "name"))
+					: json_null(),
+		"cert_sha256", jstr(a, "cert_sha256") ?
+			json_string(jstr(a, "cert_sha256")) : json_null(),
+		"seq", (json_int_t)json_integer_value(json_object_get(rec,
+			"seq")));
+}
+
+static int same_actor(json_t *a, json_t *b)
+{
+	const char *x = jstr(a, "cert_sha256"), *y = jstr(b, "cert_sha256");
+
+	return x != NULL && y != NULL && strcmp(x, y) == 0;
+}
+
+/* Follow one item through one vouched-for log. */
+static void follow_item(custos_verify_case *r, const verify_log *lg,
+		const char *item, const verify_report *rep,
+		const custos_verify_options *opts)
+{
+	json_t *facts = custos__verify_item(r, item);
+	json_t *holder = NULL, *transfers = json_array(), *exports =
+		json_array();
+	const verify_record *pending = NULL, *acquired = NULL, *ended = NULL,
+		*prev = NULL, *gap_a = NULL, *gap_b = NULL;
+	const char *problem = NULL;
+	char problem_buf[256], obs[96], gapbuf[64];
+	int64_t max_gap = -1;
+	size_t count = 0, acquired_other = 0;
+
+	if (facts == NULL || transfers == NULL || exports == NULL) {
+		json_decref(transfers);
+		json_decref(exports);
+		r->oom = 1;
+		return;
+	}
+	json_object_set_new(facts, "log", json_string(lg->dir));
+	for (size_t i = 0; i < lg->record_count; i++) {
+		const verify_record *rec = &lg->records[i];
+		const char *type = jstr(rec->json, "type");
+
+		if (type == NULL || !names_item(rec->json, item))
+			continue;
+		count++;
+		if (prev != NULL && rec->event_time != INT64_MIN &&
+		    prev->event_time != INT64_MIN &&
+		    rec->event_time - prev->event_time > max_gap) {
+			max_gap = rec->event_time - prev->event_time;
+			gap_a = prev;
+			gap_b = rec;
+		}
+		prev = rec;
+		if (ended != NULL && problem == NULL) {
+			snprintf(problem_buf, sizeof(problem_buf),
+				"record %" PRIu64 " (%s) comes after record %"
+				PRIu64 " (%s)", rec->seq, type, ended->seq,
+				jstr(ended->json, "type"));
+			problem = problem_buf;
+		}
+		if (strcmp(type, "acquired") == 0) {
+			const char *h = jstr(json_object_get(rec->json,
+				"report"), "sha256");
+
+			if (rep != NULL && h != NULL &&
+			    strcasecmp(h, rep->sha256) == 0 && acquired == NULL)
+				acquired = rec;
+			else
+				acquired_other++;
+			if (holder == NULL)
+				holder = actor_of(rec->json);
+		} else if (strcmp(type, "released") == 0) {
+			json_t *by = json_object_get(rec->json, "actor");
+
+			if (problem == NULL && pending != NULL) {
+				snprintf(problem_buf, sizeof(problem_buf),
+					"record %" PRIu64 " releases the item "
+					"while the release in record %" PRIu64
+					" is not yet received", rec->seq,
+					pending->seq);
+				problem = problem_buf;
+			} else if (problem == NULL && holder != NULL &&
+				   !same_actor(holder, by)) {
+				snprintf(problem_buf, sizeof(problem_buf),
+					"record %" PRIu64 " is a release by "
+					"someone who does not hold the item "
+					"(held since record %lld)", rec->seq,
+					(long long)json_integer_value(
+					json_object_get(holder, "seq")));
+				problem = problem_buf;
+			}
+			pending = rec;
+		} else if (strcmp(type, "received") == 0) {
+			json_t *ans = json_object_get(rec->json, "answers");
+			json_int_t aseq = json_integer_value(json_object_get(
+				ans, "seq"));
+			const verify_record *rel = NULL;
+
+			if (json_is_integer(json_object_get(ans, "seq")) &&
+			    aseq >= 0 && (size_t)aseq < i)
+				rel = &lg->records[aseq];
+			if (rel == NULL && json_object_get(rec->json,
+					"transfer") != NULL) {
+				/* Received from another state's log. */
+			} else if (problem == NULL && (rel == NULL ||
+				   !names_item(rel->json, item))) {
+				snprintf(problem_buf, sizeof(problem_buf),
+					"record %" PRIu64 " receives the item "
+					"but answers no release of it",
+					rec->seq);
+				problem = problem_buf;
+			} else if (problem == NULL && rel != pending) {
+				snprintf(problem_buf, sizeof(problem_buf),
+					"record %" PRIu64 " answers release %"
+					PRIu64 ", which is not the open release "
+					"of the item", rec->seq, rel->seq);
+				problem = problem_buf;
+			}
+			if (rel != NULL)
+				json_array_append_new(transfers, json_pack(
+					"{s:I, s:o, s:o, s:I, s:o}",
+					"released_seq", (json_int_t)rel->seq,
+					"released_by", actor_of(rel->json),
+					"to", jstr(rel->json, "to") ?
+					json_string(jstr(rel->json, "to")) :
+					json_null(),
+					"received_seq", (json_int_t)rec->seq,
+					"received_by", actor_of(rec->json)));
+			pending = NULL;
+			json_decref(holder);
+			holder = actor_of(rec->json);
+		} else if (strcmp(type, "exported") == 0) {
+			json_array_append_new(exports, json_pack(
+				"{s:I, s:o, s:o}", "seq", (json_int_t)rec->seq,
+				"bundle_id", jstr(rec->json, "bundle_id") ?
+				json_string(jstr(rec->json, "bundle_id")) :
+				json_null(),
+				"transfer_manifest_sha256",
+				jstr(rec->json, "transfer_manifest_sha256") ?
+				json_string(jstr(rec->json,
+				"transfer_manifest_sha256")) : json_null()));
+		} else if (strcmp(type, "destroyed") == 0 ||
+			   strcmp(type, "returned") == 0) {
+			if (ended == NULL)
+				ended = rec;
+		}
+	}
+	json_object_set_new(facts, "records", json_integer((json_int_t)count));
+	json_object_set_new(facts, "transfers", transfers);
+	json_object_set_new(facts, "exports", exports);
+
+	/* custody.acquired */
+	if (rep == NULL) {
+		/* An item known only from a bundle: no report to match. */
+	} else if (acquired != NULL) {
+		json_t *a = acquired->json;
+
+		snprintf(obs, sizeof(obs), "record %" PRIu64, acquired->seq);
+		json_object_set_new(facts, "acquired", json_pack(
+			"{s:I, s:o, s:o, s:o, s:o, s:o}",
+			"seq", (json_int_t)acquired->seq,
+			"event_time", json_object_get(a, "event_time") ?
+				json_deep_copy(json_object_get(a,
+				"event_time")) : json_null(),
+			"actor", actor_of(a),
+			"warrant", json_object_get(a, "warrant") ?
+				json_deep_copy(json_object_get(a, "warrant"))
+				: json_null(),
+			"reason", json_object_get(a, "reason") ?
+				json_deep_copy(json_object_get(a, "reason"))
+				: json_null(),
+			"source_read_only", json_object_get(json_object_get(a,
+				"source"), "read_only") ? json_deep_copy(
+				json_object_get(json_object_get(a, "source"),
+				"read_only")) : json_null()));
+		custos__verify_add(r, "custody.acquired", item,
+			CUSTOS_CHECK_PASSED, 1, rep->sha256, obs,
+			"the acquired record %" PRIu64 " in %s names the "
+			"report's SHA-256", acquired->seq, lg->dir);
+	} else {
+		custos__verify_add(r, "custody.acquired", item,
+			CUSTOS_CHECK_FAILED, 1, rep->sha256, NULL,
+			"%s has no acquired record of the item naming the "
+			"report's SHA-256%s", lg->dir, acquired_other ?
+			" (an acquired record names another report)" : "");
+	}
+
+	/* custody.continuity */
+	if (problem != NULL)
+		custos__verify_add(r, "custody.continuity", item,
+			CUSTOS_CHECK_FAILED, 1, NULL, NULL, "%s",
+			problem);
+	else
+		custos__verify_add(r, "custody.continuity", item,
+			CUSTOS_CHECK_PASSED, 1, NULL, NULL,
+			"%zu records; every receipt answers an open release of "
+			"the item, and releases come from its holder%s", count,
+			ended != NULL ? "; nothing follows its end" : "");
+
+	/* custody.gap */
+	json_object_set_new(facts, "max_gap_seconds", max_gap >= 0 ?
+		json_integer((json_int_t)max_gap) : json_null());
+	custos__verify_format_duration(gapbuf, sizeof(gapbuf),
+		max_gap >= 0 ? max_gap : 0);
+	if (max_gap >= 0)
+		snprintf(obs, sizeof(obs), "%s (records %" PRIu64 " to %"
+			PRIu64 ")", gapbuf, gap_a->seq, gap_b->seq);
+	else
+		snprintf(obs, sizeof(obs), "no gap (one record)");
+	if (opts->max_gap_seconds < 0) {
+		custos__verify_add(r, "custody.gap", item,
+			CUSTOS_CHECK_NOT_CHECKED, 0, NULL, obs,
+			"no --max-gap given; the longest time between two "
+			"records is reported only");
+	} else {
+		char want[64];
+
+		custos__verify_format_duration(want, sizeof(want),
+			opts->max_gap_seconds);
+		if (max_gap > opts->max_gap_seconds)
+			custos__verify_add(r, "custody.gap", item,
+				CUSTOS_CHECK_FAILED, 1, want, obs,
+				"%s passed between records %" PRIu64 " and %"
+				PRIu64 ", more than --max-gap", gapbuf,
+				gap_a->seq, gap_b->seq);
+		else
+			custos__verify_add(r, "custody.gap", item,
+				CUSTOS_CHECK_PASSED, 1, want, obs,
+				"no gap longer than --max-gap");
+	}
+
+	/* custody.holder */
+	if (ended != NULL) {
+		json_object_set_new(facts, "state", json_string(
+			jstr(ended->json, "type")));
+		snprintf(obs, sizeof(obs), "%s in record %" PRIu64,
+			jstr(ended->json, "type"), ended->seq);
+		custos__verify_add(r, "custody.holder", item,
+			CUSTOS_CHECK_PASSED, 0, NULL, obs,
+			"the item was %s (record %" PRIu64 ")",
+			jstr(ended->json, "type"), ended->seq);
+	} else if (pending != NULL) {
+		json_object_set_new(facts, "state", json_string("in-transit"));
+		snprintf(obs, sizeof(obs), "in transit since record %" PRIu64,
+			pending->seq);
+		custos__verify_add(r, "custody.holder", item,
+			CUSTOS_CHECK_PASSED, 0, NULL, obs,
+			"released in record %" PRIu64 " to %s, not yet "
+			"received", pending->seq, jstr(pending->json, "to") ?
+			jstr(pending->json, "to") : "(unnamed)");
+	} else if (holder != NULL) {
+		json_object_set_new(facts, "state", json_string("held"));
+		custos__verify_add(r, "custody.holder", item,
+			CUSTOS_CHECK_PASSED, 0, NULL, jstr(holder, "name"),
+			"held by %s since record %lld", jstr(holder, "name") ?
+			jstr(holder, "name") : "(unnamed)", (long long)
+			json_integer_value(json_object_get(holder, "seq")));
+	}
+	json_object_set_new(facts, "holder", holder != NULL ? holder
+							    : json_null());
+}
+
+/* The log that holds the item's history: the one whose acquired record
+ * names the report, else the first that names the item at all. */
+static const verify_log *log_for(const verify_found *vc, const char *item,
+		const verify_report *rep)
+{
+	const verify_log *any = NULL;
+
+	for (size_t i = 0; i < vc->log_count; i++) {
+		const verify_log *lg = &vc->logs[i];
+
+		if (lg->verified != 1)
+			continue;
+		for (size_t k = 0; k < lg->record_count; k++) {
+			json_t *j = lg->records[k].json;
+			const char *t = jstr(j, "type");
+
+			if (!names_item(j, item))
+				continue;
+			if (any == NULL)
+				any = lg;
+			if (rep != NULL && t != NULL &&
+			    strcmp(t, "acquired") == 0 &&
+			    jstr(json_object_get(j, "report"), "sha256") &&
+			    strcasecmp(jstr(json_object_get(j, "report"),
+			    "sha256"), rep->sha256) == 0)
+				return lg;
+		}
+	}
+	return any;
+}
+
+void custos__verify_custody(custos_verify_case *r, verify_found *vc,
+		const custos_verify_options *opts)
+{
+	int any_failed = 0;
+
+	for (size_t i = 0; i < vc->log_count; i++) {
+		custos_error e;
+
+		check_log(r, &vc->logs[i], opts);
+		if (vc->logs[i].verified != 1) {
+			any_failed = 1;
+			continue;
+		}
+		custos_error_clear(&e);
+		if (load_records(&vc->logs[i], &e) != CUSTOS_OK) {
+			vc->logs[i].verified = 0;
+			custos__verify_add(r, "custody.log", vc->logs[i].dir,
+				CUSTOS_CHECK_NOT_CHECKED, 1, NULL, NULL,
+				"the records cannot be read: %s", e.message);
+		}
+	}
+	for (size_t i = 0; i < vc->report_count; i++) {
+		const verify_report *rep = &vc->reports[i];
+		const verify_log *lg;
+
+		if (rep->item == NULL)
+			continue;
+		lg = log_for(vc, rep->item, rep);
+		if (lg != NULL)
+			follow_item(r, lg, rep->item, rep, opts);
+		else if (vc->log_count == 0)
+			custos__verify_add(r, "custody.acquired", rep->item,
+				CUSTOS_CHECK_NOT_CHECKED, 1, rep->sha256, NULL,
+				"no custody log was given or found beside the "
+				"report (--log DIR)");
+		else if (any_failed)
+			custos__verify_add(r, "custody.acquired", rep->item,
+				CUSTOS_CHECK_NOT_CHECKED, 1, rep->sha256, NULL,
+				"a custody log did not verify, so its records "
+				"are not read");
+		else
+			custos__verify_add(r, "custody.acquired", rep->item,
+				CUSTOS_CHECK_FAILED, 1, rep->sha256, NULL,
+				"no custody log names the item");
+	}
+}

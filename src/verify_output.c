@@ -1,0 +1,268 @@
+/*
+ * The verification result written out: as JSON in the stable schema of
+ * custos-verify(1) (version "custos_verify": 1; fields are only ever
+ * added), and as text for a person: the cases and items first, then every
+ * check on its own line, then the verdict.  Everything in the text that
+ * came from evidence is escaped: control characters and the Unicode
+ * direction overrides that could make a line read other than it is.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error_private.h"
+#include "verify_private.h"
+
+#define SCHEMA_VERSION 1
+
+custos_status custos_verify_case_to_json(char **out,
+		const custos_verify_case *r, custos_error *err)
+{
+	json_t *root, *checks = json_array();
+	size_t counts[3] = {0, 0, 0};
+
+	*out = NULL;
+	if (checks == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->count; i++) {
+		const custos_verify_check *c = &r->checks[i];
+
+		counts[c->outcome]++;
+		json_array_append_new(checks, json_pack(
+			"{s:s, s:s, s:s, s:b, s:s, s:o, s:o}",
+			"id", c->id, "subject", c->subject,
+			"result", custos_verify_outcome_name(c->outcome),
+			"required", c->required, "detail", c->detail,
+			"expected", c->expected ? json_string(c->expected)
+						: json_null(),
+			"observed", c->observed ? json_string(c->observed)
+						: json_null()));
+	}
+	root = json_pack("{s:i, s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:O, "
+		"s:o, s:{s:I, s:I, s:I}}",
+		"custos_verify", SCHEMA_VERSION,
+		"verdict", custos_verify_verdict_name(r->verdict),
+		"reason", r->reason ? r->reason : "",
+		"targets", r->targets, "items", r->items,
+		"reports", r->reports, "logs", r->logs,
+		"bundles", r->bundles, "receipts", r->receipts,
+		"checks", checks,
+		"summary", "passed", (json_int_t)counts[0],
+		"failed", (json_int_t)counts[1],
+		"not_checked", (json_int_t)counts[2]);
+	if (root == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	if (r->profile != NULL)
+		json_object_set(root, "profile", r->profile);
+	*out = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII |
+		JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (*out == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	return CUSTOS_OK;
+}
+
+/* ---- text ---- */
+
+typedef struct tbuf {
+	char *data;
+	size_t len, cap;
+	int oom;
+} tbuf;
+
+static void put(tbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *d;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((d = realloc(b->data, cap)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* Our own text. */
+static void putf(tbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void putf(tbuf *b, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = 1;
+		return;
+	}
+	put(b, s, (size_t)n);
+	free(s);
+}
+
+/* Untrusted text: control bytes and direction overrides as \xNN / \u. */
+static void put_safe(tbuf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	for (; *p != '\0'; p++) {
+		char esc[16];
+
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+			put(b, esc, strlen(esc));
+		} else if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa &&
+				p[2] <= 0xae) || (p[1] == 0x81 &&
+				p[2] >= 0xa6 && p[2] <= 0xa9))) {
+			/* U+202A..202E, U+2066..2069 */
+			snprintf(esc, sizeof(esc), "\\u%04x", p[1] == 0x80 ?
+				0x2000 + (p[2] - 0x80) : 0x2040 + (p[2] - 0x80));
+			put(b, esc, strlen(esc));
+			p += 2;
+		} else {
+			put(b, (const char *)p, 1);
+		}
+	}
+}
+
+static const char *fact(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void put_items(tbuf *b, const custos_verify_case *r)
+{
+	const char *item;
+	json_t *facts;
+	size_t i;
+	json_t *rep;
+
+	json_array_foreach(r->reports, i, rep) {
+		json_t *signer = json_object_get(rep, "signer");
+
+		put(b, "report: ", 8);
+		put_safe(b, fact(rep, "path"));
+		put(b, "\n", 1);
+		if (fact(rep, "case") != NULL) {
+			put(b, "  case: ", 8);
+			put_safe(b, fact(rep, "case"));
+			put(b, "\n", 1);
+		}
+		if (fact(rep, "item") != NULL) {
+			put(b, "  item: ", 8);
+			put_safe(b, fact(rep, "item"));
+			put(b, "\n", 1);
+		}
+		if (signer != NULL) {
+			put(b, "  signed by: ", 13);
+			put_safe(b, fact(signer, "subject"));
+			put(b, "\n", 1);
+		}
+	}
+	json_object_foreach(r->items, item, facts) {
+		json_t *holder = json_object_get(facts, "holder");
+
+		put(b, "item ", 5);
+		put_safe(b, item);
+		if (fact(facts, "log") != NULL) {
+			put(b, ": custody in ", 13);
+			put_safe(b, fact(facts, "log"));
+		}
+		if (json_is_object(holder) && fact(holder, "name") != NULL) {
+			put(b, ", ", 2);
+			put_safe(b, fact(facts, "state"));
+			put(b, " by ", 4);
+			put_safe(b, fact(holder, "name"));
+		}
+		put(b, "\n", 1);
+	}
+	json_array_foreach(r->bundles, i, rep) {
+		put(b, "bundle: ", 8);
+		put_safe(b, fact(rep, "bundle_id"));
+		put(b, " (", 2);
+		put_safe(b, fact(rep, "path"));
+		put(b, ")\n", 2);
+	}
+}
+
+custos_status custos_verify_case_to_text(char **out,
+		const custos_verify_case *r, int quiet, custos_error *err)
+{
+	tbuf b = {0};
+
+	*out = NULL;
+	if (!quiet) {
+		put_items(&b, r);
+		for (size_t i = 0; i < r->count; i++) {
+			const custos_verify_check *c = &r->checks[i];
+			const char *word = c->outcome == CUSTOS_CHECK_PASSED ?
+				"passed" : c->outcome ==
+				CUSTOS_CHECK_FAILED ? "FAILED" :
+				c->required ? "NOT CHECKED" : "not checked";
+
+			putf(&b, "%-12s %-22s ", word, c->id);
+			put_safe(&b, c->subject);
+			put(&b, ": ", 2);
+			put_safe(&b, c->detail);
+			if (c->outcome == CUSTOS_CHECK_FAILED &&
+			    (c->expected != NULL || c->observed != NULL)) {
+				put(&b, " (expected ", 11);
+				put_safe(&b, c->expected ? c->expected : "-");
+				put(&b, ", observed ", 11);
+				put_safe(&b, c->observed ? c->observed : "-");
+				put(&b, ")", 1);
+			}
+			put(&b, "\n", 1);
+		}
+	}
+	if (r->profile != NULL) {
+		size_t i;
+		json_t *q;
+
+		if (!quiet) {
+			put(&b, "profile: ", 9);
+			put_safe(&b, fact(r->profile, "name"));
+			put(&b, "\n", 1);
+			json_array_foreach(json_object_get(r->profile,
+					"requirements"), i, q) {
+				const char *res = fact(q, "result");
+
+				putf(&b, "%-14s %-22s ", strcmp(res, "met") == 0 ?
+					"met" : strcmp(res, "not-met") == 0 ?
+					"NOT MET" : "not applicable",
+					fact(q, "id"));
+				put_safe(&b, fact(q, "subject"));
+				put(&b, ": ", 2);
+				put_safe(&b, fact(q, "evidence"));
+				put(&b, "\n", 1);
+			}
+		}
+		put(&b, r->profile_met ? "PROFILE MET: " : "PROFILE NOT MET: ",
+			r->profile_met ? 13 : 17);
+		put_safe(&b, fact(r->profile, "name"));
+		put(&b, "\n", 1);
+	}
+	putf(&b, "%s: ", custos_verify_verdict_name(r->verdict));
+	put_safe(&b, r->reason);
+	put(&b, "\n", 1);
+	if (b.oom) {
+		free(b.data);
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	}
+	*out = b.data;
+	return CUSTOS_OK;
+}
