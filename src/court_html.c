@@ -311,9 +311,13 @@ static void header(doc *d, const char *cases)
 	put(d, "</td></tr>\n<tr>");
 	th(d, "Verified with");
 	put(d, "<td>");
-	ltr(d, "custos-verify");
-	put(d, " ");
-	ltr(d, custos_version());
+	{
+		char tool[64];
+
+		snprintf(tool, sizeof(tool), "custos-verify %s",
+			custos_version());
+		ltr(d, tool);
+	}
 	put(d, "</td></tr>\n</table>\n");
 
 	for (i = 0; i < r->count; i++) {
@@ -349,10 +353,13 @@ static void header(doc *d, const char *cases)
 		    (r->verdict == CUSTOS_VERDICT_FAILED && !failed))
 			continue;
 		put(d, "<p class=\"why\"><strong>");
-		fill(d, failed ? "Failed: {1} ({2})" :
-			"Not checked: {1} ({2})",
-			custos__court_check_title(lang, c->id), c->subject,
-			NULL);
+		if (failed)
+			fill(d, "Failed: {1} ({2})", custos__court_check_title(
+				lang, c->id), c->subject, NULL);
+		else
+			fill(d, "Not checked: {1} ({2})",
+				custos__court_check_title(lang, c->id),
+				c->subject, NULL);
 		put(d, "</strong><br><span class=\"detail\" lang=\"en\">");
 		bdi(d, c->detail);
 		put(d, "</span></p>\n");
@@ -453,8 +460,9 @@ static void source_identity(doc *d, json_t *src)
 	}
 	if (json_is_boolean(json_object_get(src, "read_only")))
 		row_kv(d, "Read through a write blocker",
-			custos_lang_text(d->lang, json_is_true(json_object_get(
-			src, "read_only")) ? "yes" : "no"), 0);
+			json_is_true(json_object_get(src, "read_only")) ?
+			custos_lang_text(d->lang, "yes") :
+			custos_lang_text(d->lang, "no"), 0);
 }
 
 static void records_table(doc *d, json_t *facts)

@@ -224,11 +224,8 @@ custos_status custos_verify_case_to_text_lang(char **out,
 		put_items(&b, r, lang);
 		for (size_t i = 0; i < r->count; i++) {
 			const custos_verify_check *c = &r->checks[i];
-			const char *word = c->outcome == CUSTOS_CHECK_PASSED ?
-				T("passed") : c->outcome ==
-				CUSTOS_CHECK_FAILED ? T("FAILED") :
-				c->required ? T("NOT CHECKED") :
-				T("not checked");
+			const char *word = custos__court_outcome(lang,
+				c->outcome, c->required);
 
 			putf(&b, "%-12s %-22s ", word, c->id);
 			put_safe(&b, c->subject);
