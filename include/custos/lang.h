@@ -15,6 +15,7 @@
 #ifndef CUSTOS_LANG_H
 #define CUSTOS_LANG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common.h"
