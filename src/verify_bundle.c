@@ -831,6 +831,7 @@ static void check_receipt(custos_verify_case *r, verify_found *vc,
 	bid = jstr(j, "bundle_id");
 	json_object_set_new(rc->facts, "bundle_id", bid ? json_string(bid)
 							: json_null());
+	custos__verify_receipt_court_facts(rc->facts, j);
 	/* receipt.signature */
 	custos_sign_verify_options_init(&so);
 	so.trust = opts->trust;

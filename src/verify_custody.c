@@ -216,6 +216,7 @@ static void follow_item(custos_verify_case *r, const verify_log *lg,
 		if (type == NULL || !names_item(rec->json, item))
 			continue;
 		count++;
+		custos__verify_history_add(facts, rec);
 		if (prev != NULL && rec->event_time != INT64_MIN &&
 		    prev->event_time != INT64_MIN &&
 		    rec->event_time - prev->event_time > max_gap) {

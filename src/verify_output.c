@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "court_private.h"
 #include "error_private.h"
 #include "verify_private.h"
+
+/* Fixed words, translated (custos/lang.h); NULL lang is English. */
+#define T(s) custos_lang_text(lang, s)
 
 #define SCHEMA_VERSION 1
 
@@ -139,12 +143,18 @@ static void put_safe(tbuf *b, const char *s)
 	}
 }
 
+static void put_s(tbuf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
 static const char *fact(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
 }
 
-static void put_items(tbuf *b, const custos_verify_case *r)
+static void put_items(tbuf *b, const custos_verify_case *r,
+		const custos_lang *lang)
 {
 	const char *item;
 	json_t *facts;
@@ -154,21 +164,21 @@ static void put_items(tbuf *b, const custos_verify_case *r)
 	json_array_foreach(r->reports, i, rep) {
 		json_t *signer = json_object_get(rep, "signer");
 
-		put(b, "report: ", 8);
+		put_s(b, T("report: "));
 		put_safe(b, fact(rep, "path"));
 		put(b, "\n", 1);
 		if (fact(rep, "case") != NULL) {
-			put(b, "  case: ", 8);
+			put_s(b, T("  case: "));
 			put_safe(b, fact(rep, "case"));
 			put(b, "\n", 1);
 		}
 		if (fact(rep, "item") != NULL) {
-			put(b, "  item: ", 8);
+			put_s(b, T("  item: "));
 			put_safe(b, fact(rep, "item"));
 			put(b, "\n", 1);
 		}
 		if (signer != NULL) {
-			put(b, "  signed by: ", 13);
+			put_s(b, T("  signed by: "));
 			put_safe(b, fact(signer, "subject"));
 			put(b, "\n", 1);
 		}
@@ -176,22 +186,22 @@ static void put_items(tbuf *b, const custos_verify_case *r)
 	json_object_foreach(r->items, item, facts) {
 		json_t *holder = json_object_get(facts, "holder");
 
-		put(b, "item ", 5);
+		put_s(b, T("item "));
 		put_safe(b, item);
 		if (fact(facts, "log") != NULL) {
-			put(b, ": custody in ", 13);
+			put_s(b, T(": custody in "));
 			put_safe(b, fact(facts, "log"));
 		}
 		if (json_is_object(holder) && fact(holder, "name") != NULL) {
 			put(b, ", ", 2);
 			put_safe(b, fact(facts, "state"));
-			put(b, " by ", 4);
+			put_s(b, T(" by "));
 			put_safe(b, fact(holder, "name"));
 		}
 		put(b, "\n", 1);
 	}
 	json_array_foreach(r->bundles, i, rep) {
-		put(b, "bundle: ", 8);
+		put_s(b, T("bundle: "));
 		put_safe(b, fact(rep, "bundle_id"));
 		put(b, " (", 2);
 		put_safe(b, fact(rep, "path"));
@@ -202,17 +212,22 @@ static void put_items(tbuf *b, const custos_verify_case *r)
 custos_status custos_verify_case_to_text(char **out,
 		const custos_verify_case *r, int quiet, custos_error *err)
 {
+	return custos_verify_case_to_text_lang(out, r, quiet, NULL, err);
+}
+
+custos_status custos_verify_case_to_text_lang(char **out,
+		const custos_verify_case *r, int quiet, const custos_lang *lang,
+		custos_error *err)
+{
 	tbuf b = {0};
 
 	*out = NULL;
 	if (!quiet) {
-		put_items(&b, r);
+		put_items(&b, r, lang);
 		for (size_t i = 0; i < r->count; i++) {
 			const custos_verify_check *c = &r->checks[i];
-			const char *word = c->outcome == CUSTOS_CHECK_PASSED ?
-				"passed" : c->outcome ==
-				CUSTOS_CHECK_FAILED ? "FAILED" :
-				c->required ? "NOT CHECKED" : "not checked";
+			const char *word = custos__court_outcome(lang,
+				c->outcome, c->required);
 
 			putf(&b, "%-12s %-22s ", word, c->id);
 			put_safe(&b, c->subject);
@@ -220,9 +235,9 @@ custos_status custos_verify_case_to_text(char **out,
 			put_safe(&b, c->detail);
 			if (c->outcome == CUSTOS_CHECK_FAILED &&
 			    (c->expected != NULL || c->observed != NULL)) {
-				put(&b, " (expected ", 11);
+				put_s(&b, T(" (expected "));
 				put_safe(&b, c->expected ? c->expected : "-");
-				put(&b, ", observed ", 11);
+				put_s(&b, T(", observed "));
 				put_safe(&b, c->observed ? c->observed : "-");
 				put(&b, ")", 1);
 			}
@@ -256,7 +271,7 @@ custos_status custos_verify_case_to_text(char **out,
 		put_safe(&b, fact(r->profile, "name"));
 		put(&b, "\n", 1);
 	}
-	putf(&b, "%s: ", custos_verify_verdict_name(r->verdict));
+	putf(&b, "%s: ", custos__court_verdict(lang, r->verdict));
 	put_safe(&b, r->reason);
 	put(&b, "\n", 1);
 	if (b.oom) {

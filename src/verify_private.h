@@ -171,4 +171,10 @@ int custos__verify_parse_time(const char *text, int64_t *out);
 /* "3d 4h 5m 6s" */
 void custos__verify_format_duration(char *out, size_t cap, int64_t seconds);
 
+/* verify_court_facts.c: what a court report shows beyond the checks. */
+void custos__verify_report_court_facts(json_t *facts, json_t *report);
+void custos__verify_history_add(json_t *item_facts,
+		const verify_record *rec);
+void custos__verify_receipt_court_facts(json_t *facts, json_t *receipt);
+
 #endif

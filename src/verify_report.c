@@ -141,6 +141,7 @@ static void report_facts(verify_report *rep)
 		json_string(jstr(src, "kind")) : json_null());
 	json_object_set_new(rep->facts, "result", json_string(
 		jstr(rep->json, "result")));
+	custos__verify_report_court_facts(rep->facts, rep->json);
 }
 
 static void timestamp_check(custos_verify_case *r, const char *subject,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -18,7 +19,7 @@
 
 enum {
 	OPT_TRUST = 256, OPT_LOG, OPT_MAX_GAP, OPT_JSON, OPT_PROGRESS,
-	OPT_WORKERS, OPT_PROFILE,
+	OPT_WORKERS, OPT_PROFILE, OPT_HTML, OPT_PDF, OPT_LANG,
 };
 
 static const cli_option options[] = {
@@ -39,6 +40,12 @@ static const cli_option options[] = {
 	 "progress on stderr while media is hashed: auto, tty, json, none"},
 	{{"workers", required_argument, NULL, OPT_WORKERS}, "N",
 	 "E01 inflate threads (default: one per core)"},
+	{{"html", required_argument, NULL, OPT_HTML}, "OUT.html",
+	 "also write the report for a court as one HTML file"},
+	{{"pdf", required_argument, NULL, OPT_PDF}, "OUT.pdf",
+	 "also print that report to PDF (needs a headless Chromium)"},
+	{{"lang", required_argument, NULL, OPT_LANG}, "LANG",
+	 "language of the text and the report: en (default), fr, ar"},
 	{{"quiet", no_argument, NULL, 'q'}, NULL,
 	 "only the verdict line, no progress"},
 	{{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
@@ -60,12 +67,25 @@ static const char epilogue[] =
 	"With --profile, each requirement of the receiving court is met, not\n"
 	"met or not applicable, with the evidence.\n"
 	"\n"
+	"--html and --pdf never replace a file.  Catalogues are read from\n"
+	"$CUSTOS_LOCALEDIR, else the installed locale folder; --pdf runs\n"
+	"$CUSTOS_CHROMIUM, else chromium from PATH, with no network.\n"
+	"\n"
 	"Exit status: 0 VERIFIED (and, with --profile, the profile met); 1\n"
 	"FAILED, INCOMPLETE or a profile not met; 2 usage error (also a bad\n"
-	"profile, or a target that is a FIFO, device or unknown file); 3\n"
-	"failure (a missing target, I/O, interrupted).\n";
+	"profile, a target that is a FIFO, device or unknown file, an unknown\n"
+	"language); 3 failure (a missing target, I/O, interrupted, an\n"
+	"existing --html or --pdf file, no catalogue, no Chromium).\n";
 
 static volatile sig_atomic_t cancel_requested;
+
+/* Something (a file, a link, even a dangling one) is at path. */
+static int output_exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
 
 static void on_signal(int sig)
 {
@@ -74,6 +94,41 @@ static void on_signal(int sig)
 }
 
 #define usage_error(...) cli_usage_error(TOOL, __VA_ARGS__)
+
+/* Write the court report (HTML, PDF or both); 0 or an exit status. */
+static int write_court_report(const custos_verify_case *res,
+		const custos_lang *lang, const char *html_path,
+		const char *pdf_path, const char *const *trust, size_t ntrust)
+{
+	custos_court_options co;
+	custos_error err;
+	char *html = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	custos_error_clear(&err);
+	custos_court_options_init(&co);
+	co.lang = lang;
+	co.trust = trust;
+	co.trust_count = ntrust;
+	if (custos_court_html(&html, &len, res, &co, &err) != CUSTOS_OK) {
+		cli_error(TOOL, "%s", err.message);
+		return CLI_EXIT_FAILURE;
+	}
+	if (html_path != NULL &&
+	    custos_court_write_html(html_path, html, len, &err) != CUSTOS_OK) {
+		cli_error(TOOL, "--html: %s", err.message);
+		rc = CLI_EXIT_FAILURE;
+	}
+	if (rc == 0 && pdf_path != NULL &&
+	    custos_court_write_pdf(pdf_path, html, len,
+			getenv("CUSTOS_CHROMIUM"), &err) != CUSTOS_OK) {
+		cli_error(TOOL, "--pdf: %s", err.message);
+		rc = CLI_EXIT_FAILURE;
+	}
+	free(html);
+	return rc;
+}
 
 static int add_to(const char **list, size_t *n, const char *value,
 		const char *what)
@@ -97,6 +152,8 @@ int main(int argc, char **argv)
 	custos_error err;
 	struct option *longopts = NULL;
 	char shortopts[64], *text = NULL;
+	const char *html_path = NULL, *pdf_path = NULL, *lang_code = NULL;
+	custos_lang *lang = NULL;
 	int json = 0, quiet = 0, progress_set = 0, c, rc = CLI_EXIT_USAGE;
 	struct sigaction sa;
 	custos_status st;
@@ -160,6 +217,9 @@ int main(int argc, char **argv)
 			}
 			opts.workers = (unsigned int)n;
 			break;
+		case OPT_HTML: html_path = optarg; break;
+		case OPT_PDF: pdf_path = optarg; break;
+		case OPT_LANG: lang_code = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h':
 			cli_print_help(stdout, TOOL " [OPTIONS] TARGET...",
@@ -182,6 +242,22 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		usage_error("no TARGET given");
+		goto out;
+	}
+	if (lang_code != NULL && custos_lang_open(&lang, lang_code,
+			getenv("CUSTOS_LOCALEDIR"), &err) != CUSTOS_OK) {
+		cli_error(TOOL, "--lang: %s", err.message);
+		rc = err.status == CUSTOS_EINVAL ? CLI_EXIT_USAGE
+						 : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	/* Refuse an existing output before the (long) verification. */
+	if ((html_path && output_exists(html_path)) ||
+	    (pdf_path && output_exists(pdf_path))) {
+		cli_error(TOOL, "%s already exists; nothing is overwritten",
+			html_path && output_exists(html_path) ?
+			html_path : pdf_path);
+		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
 	if (quiet)
@@ -211,7 +287,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	st = json ? custos_verify_case_to_json(&text, res, &err)
-		  : custos_verify_case_to_text(&text, res, quiet, &err);
+		  : custos_verify_case_to_text_lang(&text, res, quiet, lang,
+			&err);
 	if (st != CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);
 		rc = CLI_EXIT_FAILURE;
@@ -228,7 +305,15 @@ int main(int argc, char **argv)
 	rc = custos_verify_case_verdict(res) == CUSTOS_VERDICT_VERIFIED &&
 		custos_verify_case_profile_met(res) != 0 ? CLI_EXIT_OK
 		: CLI_EXIT_NOT_CLEAN;
+	if (html_path != NULL || pdf_path != NULL) {
+		int wrc = write_court_report(res, lang, html_path, pdf_path,
+			trust, ntrust);
+
+		if (wrc != 0)
+			rc = wrc;
+	}
 out:
+	custos_lang_free(lang);
 	OPENSSL_cleanse(idbuf, sizeof(idbuf));
 	free(text);
 	custos_verify_case_free(res);

@@ -25,5 +25,7 @@
 #include "age.h"
 #include "bundle.h"
 #include "verify.h"
+#include "lang.h"
+#include "court.h"
 
 #endif

@@ -168,4 +168,14 @@ CUSTOS_EXTERN int custos_verify_case_profile_met(const custos_verify_case *r);
 /* Accepts NULL. */
 CUSTOS_EXTERN void custos_verify_case_free(custos_verify_case *r);
 
+/* ---- in the reader's language (issue 12, custos/lang.h) ---- */
+
+typedef struct custos_lang custos_lang;
+
+/* custos_verify_case_to_text with its fixed words in lang (NULL:
+ * English).  Check details stay as the checks wrote them. */
+CUSTOS_EXTERN custos_status custos_verify_case_to_text_lang(char **out,
+		const custos_verify_case *r, int quiet, const custos_lang *lang,
+		custos_error *err);
+
 #endif
