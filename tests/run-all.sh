@@ -12,6 +12,15 @@ setup() { # folder, then meson options
 	[ -d "$dir" ] || meson setup "$dir" -Dwerror=true "$@"
 }
 
+# The CASE/UCO validator's npm modules (pinned by package-lock.json), once:
+# npm writes node_modules/.package-lock.json, newer than the lock file after
+# a good install.  Without npm, tests/cli/case-uco.sh skips.
+if command -v npm >/dev/null 2>&1 &&
+   ! [ tests/case-uco/node_modules/.package-lock.json -nt tests/case-uco/package-lock.json ]; then
+	step "npm ci: the CASE/UCO validator's modules"
+	npm ci --prefix tests/case-uco --no-audit --no-fund
+fi
+
 step "gcc: build and run every test"
 setup build
 meson test -C build --print-errorlogs

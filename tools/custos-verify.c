@@ -18,7 +18,7 @@
 
 enum {
 	OPT_TRUST = 256, OPT_LOG, OPT_MAX_GAP, OPT_JSON, OPT_PROGRESS,
-	OPT_WORKERS,
+	OPT_WORKERS, OPT_CASE_UCO,
 };
 
 static const cli_option options[] = {
@@ -37,6 +37,8 @@ static const cli_option options[] = {
 	 "progress on stderr while media is hashed: auto, tty, json, none"},
 	{{"workers", required_argument, NULL, OPT_WORKERS}, "N",
 	 "E01 inflate threads (default: one per core)"},
+	{{"case-uco", required_argument, NULL, OPT_CASE_UCO}, "OUT.jsonld",
+	 "also export the case as CASE/UCO 1.4 JSON-LD (new file)"},
 	{{"quiet", no_argument, NULL, 'q'}, NULL,
 	 "only the verdict line, no progress"},
 	{{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
 	custos_error err;
 	struct option *longopts = NULL;
 	char shortopts[64], *text = NULL;
+	const char *case_uco = NULL;
 	int json = 0, quiet = 0, progress_set = 0, c, rc = CLI_EXIT_USAGE;
 	struct sigaction sa;
 	custos_status st;
@@ -153,6 +156,7 @@ int main(int argc, char **argv)
 			}
 			opts.workers = (unsigned int)n;
 			break;
+		case OPT_CASE_UCO: case_uco = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h':
 			cli_print_help(stdout, TOOL " [OPTIONS] TARGET...",
@@ -201,6 +205,12 @@ int main(int argc, char **argv)
 	if (st != CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);
 		rc = st == CUSTOS_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	if (case_uco != NULL &&
+	    custos_case_uco_write_verify(case_uco, res, &err) != CUSTOS_OK) {
+		cli_error(TOOL, "--case-uco: %s", err.message);
+		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
 	st = json ? custos_verify_case_to_json(&text, res, &err)

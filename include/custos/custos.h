@@ -22,5 +22,6 @@
 #include "age.h"
 #include "bundle.h"
 #include "verify.h"
+#include "case_uco.h"
 
 #endif
