@@ -171,13 +171,16 @@ static json_t *actor_of(json_t *rec)
 {
 	json_t *a = json_object_get(rec, "actor");
 
-	return json_pack("{s:o, s:o, s:I}",
+	return json_pack("{s:o, s:o, s:I, s:o}",
 		"name", jstr(a, "name") ? json_string(jstr(a, "name"))
 					: json_null(),
 		"cert_sha256", jstr(a, "cert_sha256") ?
 			json_string(jstr(a, "cert_sha256")) : json_null(),
 		"seq", (json_int_t)json_integer_value(json_object_get(rec,
-			"seq")));
+			"seq")),
+		/* when the record says it happened (CASE/UCO export) */
+		"event_time", jstr(rec, "event_time") ?
+			json_string(jstr(rec, "event_time")) : json_null());
 }
 
 static int same_actor(json_t *a, json_t *b)

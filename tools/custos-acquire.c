@@ -24,6 +24,7 @@ enum {
 	OPT_NOTES, OPT_RETRIES, OPT_GRANULARITY, OPT_REQUIRE_RO, OPT_VERIFY,
 	OPT_PROGRESS, OPT_JSON, OPT_WORKERS, OPT_SIGN_KEY, OPT_SIGN_CERT,
 	OPT_SIGN_CHAIN, OPT_TSA, OPT_PASS_FILE, OPT_PASS_FD, OPT_LOG,
+	OPT_CASE_UCO,
 };
 
 static const cli_option options[] = {
@@ -65,6 +66,8 @@ static const cli_option options[] = {
 	 "add an RFC 3161 timestamp from this TSA (CAdES-B-T)"},
 	{{"log", required_argument, NULL, OPT_LOG}, "DIR",
 	 "append a signed \"acquired\" record to the custody log DIR"},
+	{{"case-uco", required_argument, NULL, OPT_CASE_UCO}, "OUT.jsonld",
+	 "also export the acquisition as CASE/UCO 1.4 JSON-LD (new file)"},
 	{{"passphrase-file", required_argument, NULL, OPT_PASS_FILE}, "FILE",
 	 "read the signing key's passphrase from FILE's first line"},
 	{{"passphrase-fd", required_argument, NULL, OPT_PASS_FD}, "N",
@@ -226,7 +229,7 @@ int main(int argc, char **argv)
 	custos_error err;
 	struct option *longopts = NULL;
 	char shortopts[64];
-	const char *log_dir = NULL;
+	const char *log_dir = NULL, *case_uco = NULL;
 	int quiet = 0, json = 0, progress_set = 0, c, rc;
 	custos_status st;
 
@@ -321,6 +324,7 @@ int main(int argc, char **argv)
 		case OPT_SIGN_CHAIN: sign.chain_path = optarg; break;
 		case OPT_TSA: sign.tsa_url = optarg; break;
 		case OPT_LOG: log_dir = optarg; break;
+		case OPT_CASE_UCO: case_uco = optarg; break;
 		case OPT_PASS_FILE: pass.source.file = optarg; break;
 		case OPT_PASS_FD:
 			if (!passphrase_parse_fd(optarg, &pass.source.fd)) {
@@ -452,6 +456,14 @@ int main(int argc, char **argv)
 	    append_to_log(log_dir, custos_acquisition_report_path(acq), &sign,
 			quiet || json) != 0)
 		rc = CLI_EXIT_FAILURE;
+	/* From the committed report, so the export says what it says. */
+	if (case_uco != NULL && acq != NULL &&
+	    (rc == CLI_EXIT_OK || rc == CLI_EXIT_NOT_CLEAN) &&
+	    custos_case_uco_write_report(case_uco,
+			custos_acquisition_report_path(acq), &err) != CUSTOS_OK) {
+		cli_error(TOOL, "--case-uco: %s", err.message);
+		rc = CLI_EXIT_FAILURE;
+	}
 	custos_acquisition_free(acq);
 	custos_source_free(src);
 	return rc;

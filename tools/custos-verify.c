@@ -19,7 +19,7 @@
 
 enum {
 	OPT_TRUST = 256, OPT_LOG, OPT_MAX_GAP, OPT_JSON, OPT_PROGRESS,
-	OPT_WORKERS, OPT_PROFILE, OPT_HTML, OPT_PDF, OPT_LANG,
+	OPT_WORKERS, OPT_PROFILE, OPT_HTML, OPT_PDF, OPT_LANG, OPT_CASE_UCO,
 };
 
 static const cli_option options[] = {
@@ -46,6 +46,8 @@ static const cli_option options[] = {
 	 "also print that report to PDF (needs a headless Chromium)"},
 	{{"lang", required_argument, NULL, OPT_LANG}, "LANG",
 	 "language of the text and the report: en (default), fr, ar"},
+	{{"case-uco", required_argument, NULL, OPT_CASE_UCO}, "OUT.jsonld",
+	 "also export the case as CASE/UCO 1.4 JSON-LD (new file)"},
 	{{"quiet", no_argument, NULL, 'q'}, NULL,
 	 "only the verdict line, no progress"},
 	{{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
 	char shortopts[64], *text = NULL;
 	const char *html_path = NULL, *pdf_path = NULL, *lang_code = NULL;
 	custos_lang *lang = NULL;
+	const char *case_uco = NULL;
 	int json = 0, quiet = 0, progress_set = 0, c, rc = CLI_EXIT_USAGE;
 	struct sigaction sa;
 	custos_status st;
@@ -220,6 +223,7 @@ int main(int argc, char **argv)
 		case OPT_HTML: html_path = optarg; break;
 		case OPT_PDF: pdf_path = optarg; break;
 		case OPT_LANG: lang_code = optarg; break;
+		case OPT_CASE_UCO: case_uco = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h':
 			cli_print_help(stdout, TOOL " [OPTIONS] TARGET...",
@@ -284,6 +288,12 @@ int main(int argc, char **argv)
 	if (st != CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);
 		rc = st == CUSTOS_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+		goto out;
+	}
+	if (case_uco != NULL &&
+	    custos_case_uco_write_verify(case_uco, res, &err) != CUSTOS_OK) {
+		cli_error(TOOL, "--case-uco: %s", err.message);
+		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
 	st = json ? custos_verify_case_to_json(&text, res, &err)

@@ -27,5 +27,6 @@
 #include "verify.h"
 #include "lang.h"
 #include "court.h"
+#include "case_uco.h"
 
 #endif
