@@ -303,7 +303,8 @@ custos_status custos_custody_checkpoint(char **note_path, const char *dir,
 			"the genesis record has no origin");
 		goto done;
 	}
-	if ((st = custos__custody_read_vkey(&vkey, vpath, err)) != CUSTOS_OK ||
+	if ((st = custos__custody_hostile(custos__custody_read_vkey(&vkey,
+		    vpath, err), err)) != CUSTOS_OK ||
 	    (st = custos_note_vkey_of(&mine, origin, log_key_path, err)) !=
 		    CUSTOS_OK)
 		goto done;

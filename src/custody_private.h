@@ -47,6 +47,16 @@ void custos__safe_text(char *out, size_t cap, const char *in,
 custos_status custos__read_text(char **out, size_t *len,
 		const char *path, size_t max, const char *what,
 		custos_error *err);
+/* The same for a file inside the log folder: a FIFO, device or folder
+ * there is a damaged log (CUSTOS_EFORMAT), not a usage error. */
+custos_status custos__custody_read_own(char **out, size_t *len,
+		const char *path, size_t max, const char *what,
+		custos_error *err);
+/* CUSTOS_EINVAL (not a regular file) as CUSTOS_EFORMAT; others as is. */
+custos_status custos__custody_hostile(custos_status st, custos_error *err);
+/* A folder custos writes into inside the log: made when absent, refused
+ * when a symlink or not a folder. */
+custos_status custos__custody_own_dir(const char *path, custos_error *err);
 /* RFC 3339 UTC (2026-11-28T16:02:46Z) to time_t; 0 if it is not. */
 int custos__custody_parse_time(const char *s, time_t *out);
 

@@ -73,6 +73,20 @@ void custos__safe_text(char *out, size_t cap, const char *in, size_t len)
 	out[o] = '\0';
 }
 
+custos_status custos_custody_safe_text(char **out, const char *text,
+		size_t len)
+{
+	/* Four bytes out for each byte in, at most, and the NUL. */
+	size_t cap = len > (SIZE_MAX - 6) / 4 ? 0 : 4 * len + 6;
+
+	*out = cap != 0 ? malloc(cap) : NULL;
+	if (*out == NULL)
+		return CUSTOS_ENOMEM;
+	custos__safe_text(*out, cap, text != NULL ? text : "",
+		text != NULL ? len : 0);
+	return CUSTOS_OK;
+}
+
 int custos_custody_type_known(const char *type)
 {
 	if (type == NULL)

@@ -210,8 +210,8 @@ custos_status custos__custody_read_vkey(char **vkey, const char *path,
 		custos_error *err)
 {
 	size_t len = 0;
-	custos_status st = custos__read_text(vkey, &len, path, 4096, "verifier key",
-		err);
+	custos_status st = custos__read_text(vkey, &len, path, 4096,
+		"verifier key", err);
 
 	if (st != CUSTOS_OK)
 		return st;
@@ -219,6 +219,14 @@ custos_status custos__custody_read_vkey(char **vkey, const char *path,
 			   (*vkey)[len - 1] == '\r' ||
 			   (*vkey)[len - 1] == ' '))
 		(*vkey)[--len] = '\0';
+	/* One key, one line: a second line is never taken instead. */
+	if (strlen(*vkey) != len || strpbrk(*vkey, "\r\n") != NULL) {
+		free(*vkey);
+		*vkey = NULL;
+		return custos__error_set(err, CUSTOS_EFORMAT,
+			"verifier key %s holds more than one line; give one "
+			"key", path);
+	}
 	return CUSTOS_OK;
 }
 
@@ -231,7 +239,8 @@ static custos_status genesis_info(json_t **out, const custos__custody_loaded *L,
 	if (L->n == 0)
 		return custos__error_set(err, CUSTOS_EFORMAT,
 			"the custody log is empty");
-	*out = json_loadb(L->recs[0].line, L->recs[0].len - 1, 0, &je);
+	*out = json_loadb(L->recs[0].line, L->recs[0].len - 1,
+		JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -265,8 +274,9 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		    strchr(file + 5, '/') != NULL)
 			continue;
 		owned[n] = custos__custody_path(dir, file);
-		if (owned[n] == NULL || custos__read_text(&data, &len, owned[n],
-				CUSTOS__PKI_FILE_MAX, "CA", NULL) != CUSTOS_OK) {
+		if (owned[n] == NULL || custos__read_text(&data, &len,
+				owned[n], CUSTOS__PKI_FILE_MAX, "CA", NULL)
+				!= CUSTOS_OK) {
 			custos__vfail(v, "the pinned CA certificate %s is missing",
 				file);
 			free(owned[n]);
@@ -453,10 +463,12 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 	/* The log key: the one the verifier trusts, else keys/log.vkey. */
 	vkey_path = custos__custody_path(dir, "keys/log.vkey");
 	if (vkey_path == NULL ||
-	    (st = custos__custody_read_vkey(&log_vkey, vkey_path, err)) != CUSTOS_OK)
+	    (st = custos__custody_hostile(custos__custody_read_vkey(&log_vkey,
+		    vkey_path, err), err)) != CUSTOS_OK)
 		goto fail;
 	if (opts->vkey_path != NULL) {
-		if ((st = custos__custody_read_vkey(&vkey, opts->vkey_path, err)) != CUSTOS_OK)
+		if ((st = custos__custody_read_vkey(&vkey, opts->vkey_path,
+				err)) != CUSTOS_OK)
 			goto fail;
 	} else if ((vkey = custos__strdup(log_vkey)) == NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
