@@ -16,6 +16,7 @@
 #include "custos/note.h"
 #include "custos/timestamp.h"
 #include "error_private.h"
+#include "note_private.h"
 
 /* checkpoints/N.tsr, when present: an RFC 3161 token over N.note. */
 void custos__custody_check_checkpoint_tsrs(custos_custody_verification *v,
@@ -54,6 +55,70 @@ void custos__custody_check_checkpoint_tsrs(custos_custody_verification *v,
 		custos_sign_verification_free(sv);
 		free(tsr);
 	}
+}
+
+/*
+ * custos_note_verify, and then every other signature line by the same key
+ * (name and key ID) must verify too: C2SP signed-note rejects a note with
+ * any failing signature by a known key.  Each such line is checked alone,
+ * as a note with only that line.
+ */
+custos_status custos__custody_note_verify(size_t *tlen, const char *note,
+		size_t len, const char *vkey, custos_error *err)
+{
+	static const char dash[] = "\xe2\x80\x94 ";
+	const char *plus = strchr(vkey, '+'), *idhex;
+	char name[CUSTOS_NOTE_NAME_MAX], *one = NULL;
+	custos_status st;
+	size_t nlen, p;
+
+	if ((st = custos_note_verify(tlen, note, len, vkey, err)) != CUSTOS_OK)
+		return st;
+	if (custos_note_vkey_parse(vkey, name, NULL) != CUSTOS_OK ||
+	    plus == NULL || strlen(plus) < 10)
+		return custos__error_set(err, CUSTOS_EFORMAT, "bad log key");
+	idhex = plus + 1;
+	nlen = strlen(name);
+	one = malloc(len + 1);
+	if (one == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	memcpy(one, note, *tlen + 1);
+	for (p = *tlen + 1; p < len && st == CUSTOS_OK;) {
+		const char *line = note + p, *b;
+		const char *end = memchr(line, '\n', len - p);
+		unsigned char blob[4 + 64 + 8];
+		char hx[9];
+		size_t ll = end != NULL ? (size_t)(end - line) : len - p;
+		size_t t2;
+		long n;
+
+		p += ll + 1;
+		if (ll < sizeof(dash) - 1 + nlen + 1 ||
+		    memcmp(line, dash, sizeof(dash) - 1) != 0)
+			continue;
+		b = line + sizeof(dash) - 1;
+		if (memcmp(b, name, nlen) != 0 || b[nlen] != ' ')
+			continue;
+		b += nlen + 1;
+		n = custos__b64_decode(blob, sizeof(blob), b,
+			(size_t)(line + ll - b));
+		if (n < 4)
+			continue;
+		snprintf(hx, sizeof(hx), "%02x%02x%02x%02x", blob[0], blob[1],
+			blob[2], blob[3]);
+		if (strncmp(hx, idhex, 8) != 0)
+			continue; /* another key of the same name */
+		memcpy(one + *tlen + 1, line, ll);
+		one[*tlen + 1 + ll] = '\n';
+		if (custos_note_verify(&t2, one, *tlen + ll + 2, vkey, NULL) !=
+				CUSTOS_OK)
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"a signature line by the log key does not "
+				"verify (a failing signature by a known key "
+				"rejects the note)");
+	}
+	free(one);
+	return st;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -119,8 +184,8 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 			custos__vfail(v, "%s cannot be read: %s", safe, e2.message);
 			continue;
 		}
-		if (custos_note_verify(&tlen, note, len, vkey, &e2) !=
-				CUSTOS_OK) {
+		if (custos__custody_note_verify(&tlen, note, len, vkey, &e2)
+				!= CUSTOS_OK) {
 			custos__vfail(v, "%s is not signed by the log key (%s): a "
 				"wrong log key or a forged checkpoint", safe,
 				e2.message);

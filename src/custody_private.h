@@ -190,6 +190,10 @@ typedef struct custos__custody_checkpoint {
 	int matches;
 } custos__custody_checkpoint;
 
+/* custos_note_verify, and every signature line by the same key (name and
+ * key ID) must verify as well. */
+custos_status custos__custody_note_verify(size_t *tlen, const char *note,
+		size_t len, const char *vkey, custos_error *err);
 /* Load and check the signatures of all checkpoints. */
 size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out,
 		const char *dir, const char *vkey, const char *origin,
@@ -213,6 +217,7 @@ void custos__custody_checkpoints_free(custos__custody_checkpoint *cps,
 
 /* ---- VERIFY.md, written into every log (custody_verify_md.c) ---- */
 
-extern const char custos__custody_verify_md[];
+/* Its sections, in order, NULL-terminated. */
+extern const char *const custos__custody_verify_md[];
 
 #endif

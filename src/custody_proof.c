@@ -72,8 +72,8 @@ static custos_status note_tree(uint64_t *size, custos_merkle_hash root,
 	char *origin = NULL;
 	custos_status st;
 
-	if ((st = custos_note_verify(&tlen, note, strlen(note), vkey, err)) !=
-			CUSTOS_OK)
+	if ((st = custos__custody_note_verify(&tlen, note, strlen(note),
+			vkey, err)) != CUSTOS_OK)
 		return st;
 	st = custos_note_checkpoint_parse(&origin, size, root, note, tlen,
 		err);
@@ -365,8 +365,8 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((st = custos_note_verify(&tlen, note, strlen(note), vkey, err)) !=
-			CUSTOS_OK ||
+	if ((st = custos__custody_note_verify(&tlen, note, strlen(note),
+			vkey, err)) != CUSTOS_OK ||
 	    (st = custos_note_checkpoint_parse(&origin, &size, root, note,
 		    tlen, err)) != CUSTOS_OK)
 		goto done;
@@ -415,8 +415,8 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 		size_t tlen1;
 
 		/* The older checkpoint must be the same log's. */
-		if ((st = custos_note_verify(&tlen1, old, strlen(old), vkey,
-				err)) != CUSTOS_OK ||
+		if ((st = custos__custody_note_verify(&tlen1, old,
+				strlen(old), vkey, err)) != CUSTOS_OK ||
 		    (st = custos_note_checkpoint_parse(&o2, &size1, root1,
 				old, tlen1, err)) != CUSTOS_OK)
 			goto done;

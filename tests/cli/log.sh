@@ -138,6 +138,52 @@ tail -n 1 good/checkpoints/7.note | cut -d' ' -f3 | base64 -d | tail -c 64 > cp.
 expect "openssl pkeyutl -verify -rawin accepts the checkpoint" openssl pkeyutl \
 	-verify -pubin -inkey good/keys/log.pub.pem -rawin -in cp.text -sigfile cp.sig
 
+# ---- signed notes with more than one signature line (C2SP signed-note) ----
+# The log key's line is picked by name AND key ID; other lines (a witness
+# cosignature, another key of the same name) are ignored; a failing
+# signature by the log key itself rejects the note.
+KNAME=$(cut -d+ -f1 good/keys/log.vkey)
+rnd() { head -c "$1" /dev/urandom | base64 -w0; }
+tamper cosigned
+printf '\342\200\224 witness.example/w1 %s\n' "$(rnd 76)" >> cosigned/checkpoints/7.note
+expect_status 0 "custos-log: a witness cosignature after the log's line" -- \
+	"$L" verify cosigned
+same_verdict cosigned 0 "a witness cosignature after the log's line"
+tamper samename
+{ head -n 4 good/checkpoints/7.note
+  printf '\342\200\224 %s %s\n' "$KNAME" "$(rnd 68)"
+  tail -n 1 good/checkpoints/7.note; } > samename/checkpoints/7.note
+expect_status 0 "custos-log: another key's line of the same name first" -- \
+	"$L" verify samename
+same_verdict samename 0 "another key's line of the same name comes first"
+tamper badsig
+KID=$(cut -d+ -f2 good/keys/log.vkey)
+forged_sig() {
+	{ printf '%s' "$KID" | tr a-f A-F | basenc --base16 -d
+	  head -c 64 /dev/urandom; } | base64 -w0
+}
+{ cat good/checkpoints/7.note
+  printf '\342\200\224 %s %s\n' "$KNAME" "$(forged_sig)"; } > badsig/checkpoints/7.note
+expect_status 1 "custos-log: a second, failing signature by the log key" -- \
+	"$L" verify badsig
+same_verdict badsig 1 "a second, failing signature by the log key"
+
+# ---- the VERIFY.md recipe, run as written inside the log folder ----
+recipe=$(sed -n '/^    N=/,/^    rm -r/p' good/VERIFY.md | sed 's/^    //')
+expect "VERIFY.md has a checkpoint recipe" test -n "$recipe"
+printf '%s\n' "$recipe" | sed 's/^N=.*/N=7/' > recipe.sh
+for d in good cosigned samename; do
+	before=$(cd "$d" && find . | sort | sha256sum)
+	(cd "$d" && sh ../recipe.sh) >recipe.out 2>recipe.err
+	rc=$?
+	expect "VERIFY.md recipe in $d: exit 0 and the signature verified" \
+		test "$rc" -eq 0 -a "$(grep -c 'Signature Verified Successfully' recipe.out)" -eq 1
+	expect "VERIFY.md recipe wrote nothing into $d" \
+		test "$(cd "$d" && find . | sort | sha256sum)" = "$before"
+done
+(cd badsig && sh ../recipe.sh) >recipe.out 2>recipe.err
+expect "VERIFY.md recipe rejects a failing log-key signature" test $? -ne 0
+
 # ===================== proofs =====================
 expect_status 0 "prove --seq 3" -- "$L" prove good --seq 3 -o proof3
 expect "a C2SP tlog-proof" test "$(head -n 1 proof3)" = "c2sp.org/tlog-proof@v1"
