@@ -171,7 +171,7 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 		paths++;
 	}
 	for (size_t k = 0; k < paths; k++) {
-		char *note = NULL, *corigin = NULL, safe[160];
+		char *note = NULL, *corigin = NULL, safe[160], why[256];
 		size_t len = 0, tlen = 0;
 		custos_error e2;
 		custos__custody_checkpoint *cp = &cps[n];
@@ -181,20 +181,26 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 		custos__safe_text(safe, sizeof(safe), labels[k], strlen(labels[k]));
 		if (custos__read_text(&note, &len, list[k], CUSTOS_NOTE_MAX,
 				"checkpoint", &e2) != CUSTOS_OK) {
-			custos__vfail(v, "%s cannot be read: %s", safe, e2.message);
+			custos__safe_text(why, sizeof(why), e2.message,
+				strlen(e2.message));
+			custos__vfail(v, "%s cannot be read: %s", safe, why);
 			continue;
 		}
 		if (custos__custody_note_verify(&tlen, note, len, vkey, &e2)
 				!= CUSTOS_OK) {
-			custos__vfail(v, "%s is not signed by the log key (%s): a "
-				"wrong log key or a forged checkpoint", safe,
-				e2.message);
+			custos__safe_text(why, sizeof(why), e2.message,
+				strlen(e2.message));
+			custos__vfail(v, "%s is not signed by the log key (%s): "
+				"a wrong log key or a forged checkpoint", safe,
+				why);
 			free(note);
 			continue;
 		}
 		if (custos_note_checkpoint_parse(&corigin, &cp->size,
 				cp->root, note, tlen, &e2) != CUSTOS_OK) {
-			custos__vfail(v, "%s: %s", safe, e2.message);
+			custos__safe_text(why, sizeof(why), e2.message,
+				strlen(e2.message));
+			custos__vfail(v, "%s: %s", safe, why);
 			free(note);
 			continue;
 		}

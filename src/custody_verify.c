@@ -72,10 +72,15 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 	}
 	j = json_loadb(r->line, r->len - 1, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(j)) {
-		custos__rec_fail(r, "line %" PRIu64 " is not a JSON object (%s at "
-			"column %d): the record was changed or damaged", i,
-			j == NULL ? je.text : "another JSON value",
-			j == NULL ? je.column : 0);
+		char why[sizeof(je.text) * 4];
+
+		/* jansson's message may quote the line's bytes. */
+		custos__safe_text(why, sizeof(why), j == NULL ? je.text
+			: "another JSON value", strlen(j == NULL ? je.text
+			: "another JSON value"));
+		custos__rec_fail(r, "line %" PRIu64 " is not a JSON object "
+			"(%s at column %d): the record was changed or "
+			"damaged", i, why, j == NULL ? je.column : 0);
 		json_decref(j);
 		return;
 	}
@@ -266,19 +271,20 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		const char *file = json_string_value(json_object_get(e, "file"));
 		const char *want = json_string_value(json_object_get(e,
 			"sha256"));
-		char hx[HEX_SHA256], *data = NULL;
+		char hx[HEX_SHA256], *data = NULL, safe[160];
 		size_t len = 0;
 
 		if (n == 64 || file == NULL || want == NULL ||
 		    strncmp(file, "keys/", 5) != 0 || strstr(file, "..") ||
 		    strchr(file + 5, '/') != NULL)
 			continue;
+		custos__safe_text(safe, sizeof(safe), file, strlen(file));
 		owned[n] = custos__custody_path(dir, file);
 		if (owned[n] == NULL || custos__read_text(&data, &len,
 				owned[n], CUSTOS__PKI_FILE_MAX, "CA", NULL)
 				!= CUSTOS_OK) {
-			custos__vfail(v, "the pinned CA certificate %s is missing",
-				file);
+			custos__vfail(v, "the pinned CA certificate %s is "
+				"missing or not a file", safe);
 			free(owned[n]);
 			continue;
 		}
@@ -287,7 +293,7 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		if (strcmp(hx, want) != 0) {
 			custos__vfail(v, "the CA certificate %s was replaced: its "
 				"SHA-256 is not the one pinned in the genesis "
-				"record", file);
+				"record", safe);
 			free(owned[n]);
 			continue;
 		}
