@@ -31,6 +31,14 @@ static int der_next(const unsigned char **p, const unsigned char *end,
 	r = ASN1_get_object(&q, &len, tag, cls, (long)(end - q));
 	if ((r & 0x80) || r == 0x21 || len < 0 || len > end - q)
 		return 0; /* an error, or indefinite length: not DER */
+	/* DER: SEQUENCE, SET and the context-tagged parts here are
+	 * constructed, every other universal type primitive (a primitive
+	 * SEQUENCE is not CMS, and OpenSSL refuses it). */
+	if (((*cls == V_ASN1_CONTEXT_SPECIFIC || (*cls == V_ASN1_UNIVERSAL &&
+	      (*tag == V_ASN1_SEQUENCE || *tag == V_ASN1_SET))) !=
+	     ((r & V_ASN1_CONSTRUCTED) != 0)) ||
+	    (*cls != V_ASN1_UNIVERSAL && *cls != V_ASN1_CONTEXT_SPECIFIC))
+		return 0;
 	*content = len;
 	*total = (long)(q - *start) + len;
 	*p = q;
@@ -309,8 +317,8 @@ static int signing_time_ok(const unsigned char *a, long total)
  * the caller runs OpenSSL's CMS_verify, whose verdict is the one given.
  * It never accepts what CMS signature verification would refuse.
  */
-int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert, const char *line,
-		size_t line_len)
+int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
+		const char *line, size_t line_len)
 {
 	const unsigned char *p, *end, *st, *si, *attrs = NULL, *sig = NULL;
 	const unsigned char *dalg = NULL, *salg = NULL;

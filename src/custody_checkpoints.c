@@ -20,8 +20,8 @@
 
 /* checkpoints/N.tsr, when present: an RFC 3161 token over N.note. */
 void custos__custody_check_checkpoint_tsrs(custos_custody_verification *v,
-		const char *dir, const custos__custody_checkpoint *cps, size_t n,
-		const char *const *trust, size_t trust_n)
+		const char *dir, const custos__custody_checkpoint *cps,
+		size_t n, const char *const *trust, size_t trust_n)
 {
 	for (size_t i = 0; i < n; i++) {
 		custos_sign_verify_options so;
@@ -129,8 +129,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Load and check the signatures of all checkpoints. */
-size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const char *dir,
-		const char *vkey, const char *origin,
+size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out,
+		const char *dir, const char *vkey, const char *origin,
 		const custos_custody_verify_options *o,
 		custos_custody_verification *v)
 {
@@ -178,7 +178,8 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 
 		if (list[k] == NULL || labels[k] == NULL)
 			continue;
-		custos__safe_text(safe, sizeof(safe), labels[k], strlen(labels[k]));
+		custos__safe_text(safe, sizeof(safe), labels[k],
+				strlen(labels[k]));
 		if (custos__read_text(&note, &len, list[k], CUSTOS_NOTE_MAX,
 				"checkpoint", &e2) != CUSTOS_OK) {
 			custos__safe_text(why, sizeof(why), e2.message,
@@ -237,7 +238,8 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 }
 
 void custos__custody_check_checkpoints(custos_custody_verification *v,
-		custos__custody_checkpoint *cps, size_t n, const custos__custody_loaded *L)
+		custos__custody_checkpoint *cps, size_t n,
+		const custos__custody_loaded *L)
 {
 	uint64_t *sizes = calloc(n + 1, sizeof(uint64_t));
 	custos_merkle_hash *roots = calloc(n + 1, sizeof(*roots));
@@ -286,8 +288,8 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 		for (size_t j = 0; j < n; j++) {
 			if (j == i || cps[j].size > L->n)
 				continue;
-			if (cps[j].size == a->size &&
-			    memcmp(cps[j].root, a->root, sizeof(a->root)) != 0) {
+			if (cps[j].size == a->size && memcmp(cps[j].root,
+				    a->root, sizeof(a->root)) != 0) {
 				good = &cps[j];
 				break;
 			}
@@ -311,8 +313,9 @@ done:
 }
 
 /* Every checkpoint in the log must be signed and a prefix of it. */
-custos_status custos__custody_checkpoints_agree(custos__custody_checkpoint **cps, size_t *n,
-		const char *dir, const char *vkey, const char *origin,
+custos_status custos__custody_checkpoints_agree(
+		custos__custody_checkpoint **cps, size_t *n, const char *dir,
+		const char *vkey, const char *origin,
 		const custos__custody_loaded *L, custos_error *err)
 {
 	custos_custody_verification v;
@@ -365,7 +368,8 @@ custos_status custos_custody_checkpoint(char **note_path, const char *dir,
 	if (dir == NULL || log_key_path == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"a checkpoint needs the log folder and the log key");
-	if ((st = custos__custody_load_checked(&L, &genesis, dir, err)) != CUSTOS_OK)
+	if ((st = custos__custody_load_checked(&L, &genesis, dir, err)) !=
+			CUSTOS_OK)
 		return st;
 	origin = json_string_value(json_object_get(genesis, "origin"));
 	vpath = custos__custody_path(dir, "keys/log.vkey");
@@ -388,8 +392,8 @@ custos_status custos_custody_checkpoint(char **note_path, const char *dir,
 			"genesis record name another)", log_key_path);
 		goto done;
 	}
-	if ((st = custos__custody_checkpoints_agree(&cps, &ncp, dir, vkey, origin, &L, err)) !=
-			CUSTOS_OK)
+	if ((st = custos__custody_checkpoints_agree(&cps, &ncp, dir, vkey,
+			origin, &L, err)) != CUSTOS_OK)
 		goto done;
 	custos_merkle_root(root, L.leaves, L.n);
 	snprintf(rel, sizeof(rel), "checkpoints/%" PRIu64 ".note", L.n);

@@ -254,8 +254,8 @@ custos_status custos_custody_init(const char *dir, const char *origin,
 	ev.fields_json = fields;
 	if (ev.reason == NULL)
 		ev.reason = "custody log opened";
-	if ((st = custos__custody_append_event(NULL, NULL, dir, &ev, actor, 1, 0, NULL, err)) !=
-			CUSTOS_OK ||
+	if ((st = custos__custody_append_event(NULL, NULL, dir, &ev, actor, 1,
+			0, NULL, err)) != CUSTOS_OK ||
 	    (st = write_verify_md(dir, err)) != CUSTOS_OK)
 		goto done;
 	st = custos_custody_checkpoint(NULL, dir, keypath, NULL, err);

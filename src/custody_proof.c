@@ -37,7 +37,8 @@ static custos_status append_hashes(char **out, custos_merkle_hash *h,
 /* The checkpoint to prove against: checkpoints/<size>.note, checked. */
 static custos_status pick_checkpoint(char **note, const char *dir,
 		const char *given, uint64_t want_above, uint64_t exact,
-		const custos__custody_checkpoint *cps, size_t ncp, custos_error *err)
+		const custos__custody_checkpoint *cps, size_t ncp,
+		custos_error *err)
 {
 	const custos__custody_checkpoint *best = NULL;
 	size_t len = 0;
@@ -81,8 +82,9 @@ static custos_status note_tree(uint64_t *size, custos_merkle_hash root,
 	return st;
 }
 
-static custos_status prove_setup(custos__custody_loaded *L, char **vkey, custos__custody_checkpoint **cps,
-		size_t *ncp, const char *dir, custos_error *err)
+static custos_status prove_setup(custos__custody_loaded *L, char **vkey,
+		custos__custody_checkpoint **cps, size_t *ncp, const char *dir,
+		custos_error *err)
 {
 	json_t *genesis = NULL;
 	char *vpath;
@@ -91,7 +93,8 @@ static custos_status prove_setup(custos__custody_loaded *L, char **vkey, custos_
 	*vkey = NULL;
 	*cps = NULL;
 	*ncp = 0;
-	if ((st = custos__custody_load_checked(L, &genesis, dir, err)) != CUSTOS_OK)
+	if ((st = custos__custody_load_checked(L, &genesis, dir, err)) !=
+			CUSTOS_OK)
 		return st;
 	vpath = custos__custody_path(dir, "keys/log.vkey");
 	if (vpath == NULL)
@@ -401,7 +404,8 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 			const char *t = json_string_value(json_object_get(r,
 				"type"));
 
-			custos__safe_text(safe, sizeof(safe), origin, strlen(origin));
+			custos__safe_text(safe, sizeof(safe), origin,
+					strlen(origin));
 			*summary = custos__aprintf("record %" PRIu64 " (%s) is "
 				"in log %s of %" PRIu64 " records, checkpoint "
 				"signed by the log key", index,

@@ -48,7 +48,8 @@ void custos__custody_hex(char out[HEX_SHA256], const unsigned char in[32])
 	out[64] = '\0';
 }
 
-void custos__custody_sha256_hex(char out[HEX_SHA256], const void *data, size_t len)
+void custos__custody_sha256_hex(char out[HEX_SHA256], const void *data,
+		size_t len)
 {
 	unsigned char md[32];
 

@@ -49,8 +49,8 @@ static char *chain_problem(X509_STORE *store, X509 *signer,
 }
 
 /* The decoded certificates for these bytes (borrowed from the cache). */
-static STACK_OF(X509) *cert_set_get(custos__custody_sig_ctx *c, const unsigned char *cs,
-		long cs_len)
+static STACK_OF(X509) *cert_set_get(custos__custody_sig_ctx *c,
+		const unsigned char *cs, long cs_len)
 {
 	unsigned char h[32];
 	STACK_OF(X509) *certs = NULL;
@@ -124,12 +124,12 @@ void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
 		custos__cms_signer_parts sd;
 
 		memset(&sd, 0, sizeof(sd));
-		if (custos__cms_split_certs(data, (long)len, &bare, &bare_len, &cs,
-				&cs_len, &sd) &&
+		if (custos__cms_split_certs(data, (long)len, &bare,
+				&bare_len, &cs, &cs_len, &sd) &&
 		    (shared = cert_set_get(c, cs, cs_len)) != NULL &&
 		    sk_X509_num(shared) == 1 &&
-		    custos__cms_fast_verify(&sd, sk_X509_value(shared, 0), r->line,
-			    r->len)) {
+		    custos__cms_fast_verify(&sd, sk_X509_value(shared, 0),
+			    r->line, r->len)) {
 			free(bare);
 			signer = sk_X509_value(shared, 0);
 			goto have_signer;

@@ -476,7 +476,8 @@ static custos_status recover_locked(int fd, const char *dir,
 	t->torn_len = 0;
 	if (fields == NULL)
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	else if ((st = custos__custody_build_record(&r, &ev, a, err)) == CUSTOS_OK)
+	else if ((st = custos__custody_build_record(&r, &ev, a, err)) ==
+			CUSTOS_OK)
 		st = append_locked(fd, dir, r, a, t, err);
 	json_decref(r);
 	free(fields);
@@ -555,7 +556,8 @@ custos_status custos__custody_append_event(uint64_t *seq, char **root_b64,
 		return custos__error_set(err, CUSTOS_EINVAL, "no log folder");
 	if ((st = custos__custody_actor_load(&a, actor, err)) != CUSTOS_OK)
 		return st;
-	if (!recover_only && (st = custos__custody_build_record(&r, ev, &a, err)) != CUSTOS_OK)
+	if (!recover_only && (st = custos__custody_build_record(&r, ev, &a,
+			err)) != CUSTOS_OK)
 		goto done;
 	if ((st = open_locked(&fd, dir, create, err)) != CUSTOS_OK ||
 	    (st = read_tail(fd, &t, err)) != CUSTOS_OK)
@@ -607,15 +609,16 @@ custos_status custos_custody_append(uint64_t *seq, char **root_b64,
 		const char *dir, const custos_custody_event *ev,
 		const custos_custody_actor_options *actor, custos_error *err)
 {
-	return custos__custody_append_event(seq, root_b64, dir, ev, actor, 0, 0, NULL, err);
+	return custos__custody_append_event(seq, root_b64, dir, ev, actor, 0,
+		0, NULL, err);
 }
 
 custos_status custos_custody_recover(int *recovered, const char *dir,
 		const custos_custody_actor_options *actor, custos_error *err)
 {
 	int rec = 0;
-	custos_status st = custos__custody_append_event(NULL, NULL, dir, NULL, actor, 0, 1, &rec,
-		err);
+	custos_status st = custos__custody_append_event(NULL, NULL, dir, NULL,
+		actor, 0, 1, &rec, err);
 
 	if (recovered != NULL)
 		*recovered = rec;
@@ -632,8 +635,8 @@ void custos__custody_loaded_free(custos__custody_loaded *L)
 	memset(L, 0, sizeof(*L));
 }
 
-custos_status custos__custody_load_lines(custos__custody_loaded *L, const char *dir,
-		custos_error *err)
+custos_status custos__custody_load_lines(custos__custody_loaded *L,
+		const char *dir, custos_error *err)
 {
 	size_t off = 0, cap;
 	custos_status st;

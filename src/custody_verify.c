@@ -459,8 +459,10 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 	v = calloc(1, sizeof(*v));
 	c = calloc(1, sizeof(*c));
 	if (v == NULL || c == NULL ||
-	    (v->problems = calloc(CUSTODY_MAX_PROBLEMS, sizeof(char *))) == NULL ||
-	    (v->notes = calloc(CUSTODY_MAX_PROBLEMS, sizeof(char *))) == NULL) {
+	    (v->problems = calloc(CUSTODY_MAX_PROBLEMS,
+		    sizeof(char *))) == NULL ||
+	    (v->notes = calloc(CUSTODY_MAX_PROBLEMS, sizeof(char *))) ==
+		    NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -539,8 +541,8 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 		json_string_value(json_object_get(genesis, "origin")), opts, v);
 	custos__custody_check_checkpoints(v, cps, ncp, &L);
 	if (opts->trust_count > 0)
-		custos__custody_check_checkpoint_tsrs(v, dir, cps, ncp, opts->trust,
-			opts->trust_count);
+		custos__custody_check_checkpoint_tsrs(v, dir, cps, ncp,
+				opts->trust, opts->trust_count);
 	else
 		custos__custody_check_checkpoint_tsrs(v, dir, cps, ncp,
 			(const char *const *)owned, owned_n);
@@ -626,8 +628,8 @@ void custos_custody_verification_free(custos_custody_verification *v)
 
 /* Load, parse and chain-check the log (no signatures); the first problem
  * refuses.  *genesis gets the genesis record. */
-custos_status custos__custody_load_checked(custos__custody_loaded *L, json_t **genesis,
-		const char *dir, custos_error *err)
+custos_status custos__custody_load_checked(custos__custody_loaded *L,
+		json_t **genesis, const char *dir, custos_error *err)
 {
 	custos_custody_verification v;
 	char *probs[CUSTODY_MAX_PROBLEMS], *notes[CUSTODY_MAX_PROBLEMS];

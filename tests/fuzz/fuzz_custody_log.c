@@ -124,7 +124,8 @@ static size_t split(const uint8_t *data, size_t size, part *parts)
 	size_t n = 0, off = 0;
 
 	while (n < MAX_PARTS && size - off >= 4) {
-		size_t len = (size_t)data[off] << 24 | (size_t)data[off + 1] << 16 |
+		size_t len = (size_t)data[off] << 24 |
+			(size_t)data[off + 1] << 16 |
 			(size_t)data[off + 2] << 8 | data[off + 3];
 
 		off += 4;
