@@ -49,8 +49,8 @@ void custos__custody_check_checkpoint_tsrs(custos_custody_verification *v,
 
 			custos__safe_text(safe, sizeof(safe), e2.message,
 				strlen(e2.message));
-			custos__vfail(v, "%s: its time stamp does not verify: %s",
-				rel, safe);
+			custos__vfail(v, "%s: its time stamp does not verify: "
+				"%s", rel, safe);
 		}
 		custos_sign_verification_free(sv);
 		free(tsr);
@@ -191,9 +191,9 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out,
 				!= CUSTOS_OK) {
 			custos__safe_text(why, sizeof(why), e2.message,
 				strlen(e2.message));
-			custos__vfail(v, "%s is not signed by the log key (%s): "
-				"a wrong log key or a forged checkpoint", safe,
-				why);
+			custos__vfail(v, "%s is not signed by the log key "
+				"(%s): a wrong log key or a forged checkpoint",
+				safe, why);
 			free(note);
 			continue;
 		}
@@ -206,8 +206,8 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out,
 			continue;
 		}
 		if (origin == NULL || strcmp(corigin, origin) != 0) {
-			custos__vfail(v, "%s is for another log (its origin is not "
-				"the genesis origin)", safe);
+			custos__vfail(v, "%s is for another log (its origin is "
+				"not the genesis origin)", safe);
 		} else {
 			const char *base = custos__basename(list[k]);
 			char want[40];
@@ -216,9 +216,9 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out,
 				cp->size);
 			if (strncmp(labels[k], "checkpoints/", 12) == 0 &&
 			    strcmp(base, want) != 0)
-				custos__vfail(v, "%s holds a checkpoint for %" PRIu64
-					" records; its name says otherwise",
-					safe, cp->size);
+				custos__vfail(v, "%s holds a checkpoint for %"
+					PRIu64 " records; its name says "
+					"otherwise", safe, cp->size);
 			cp->label = custos__strdup(safe);
 			cp->path = list[k];
 			list[k] = NULL;
@@ -268,9 +268,9 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 		custos__custody_checkpoint *cp = &cps[i];
 
 		if (cp->size > L->n) {
-			custos__vfail(v, "truncated: %s, signed by the log key, covers "
-				"%" PRIu64 " records but the log has only %"
-				PRIu64, cp->label, cp->size, L->n);
+			custos__vfail(v, "truncated: %s, signed by the log "
+				"key, covers %" PRIu64 " records but the log "
+				"has only %" PRIu64, cp->label, cp->size, L->n);
 			continue;
 		}
 		for (size_t j = 0; j < m; j++)
@@ -297,15 +297,15 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 				good = &cps[j];
 		}
 		if (good != NULL)
-			custos__vfail(v, "fork: %s and %s are both signed by the log "
-				"key but do not describe the same history (the "
-				"first %" PRIu64 " records differ)", a->label,
-				good->label, a->size);
+			custos__vfail(v, "fork: %s and %s are both signed by "
+				"the log key but do not describe the same "
+				"history (the first %" PRIu64 " records "
+				"differ)", a->label, good->label, a->size);
 		else
-			custos__vfail(v, "%s does not match the log: the tree head "
-				"of the first %" PRIu64 " records differs, so "
-				"records up to it were changed, removed or "
-				"reordered", a->label, a->size);
+			custos__vfail(v, "%s does not match the log: the tree "
+				"head of the first %" PRIu64 " records "
+				"differs, so records up to it were changed, "
+				"removed or reordered", a->label, a->size);
 	}
 done:
 	free(sizes);

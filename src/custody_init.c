@@ -229,7 +229,8 @@ custos_status custos_custody_init(const char *dir, const char *origin,
 				CUSTOS__PKI_FILE_MAX, "CA certificate", err)) !=
 				CUSTOS_OK)
 			goto done;
-		snprintf(name, sizeof(name), "keys/ca-%u.pem", (unsigned)(i % 1000));
+		snprintf(name, sizeof(name), "keys/ca-%u.pem",
+			(unsigned)(i % 1000));
 		custos__custody_sha256_hex(hx, data, len);
 		st = write_text(dir, name, data, err);
 		free(data);

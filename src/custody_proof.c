@@ -219,8 +219,9 @@ custos_status custos_custody_prove_consistency(char **proof,
 		    to, err)) != CUSTOS_OK)
 		goto done;
 	old64 = custos__b64_encode(old, strlen(old));
-	*proof = old64 != NULL ? custos__aprintf(CONSISTENCY_HEADER "\nold %s\n",
-		old64) : NULL;
+	*proof = old64 != NULL
+		? custos__aprintf(CONSISTENCY_HEADER "\nold %s\n", old64)
+		: NULL;
 	if (*proof == NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto done;
@@ -409,9 +410,8 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 			*summary = custos__aprintf("record %" PRIu64 " (%s) is "
 				"in log %s of %" PRIu64 " records, checkpoint "
 				"signed by the log key", index,
-				t != NULL && custos_custody_type_known(t) ? t
-									   : "?",
-				safe, size);
+				t != NULL && custos_custody_type_known(t)
+					? t : "?", safe, size);
 		}
 		json_decref(r);
 	} else {

@@ -66,8 +66,8 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 	custos_merkle_leaf_hash(L->leaves[i], r->line, r->len);
 	r->seq = -1;
 	if (r->len > CUSTOS_CUSTODY_LINE_MAX) {
-		custos__rec_fail(r, "line %" PRIu64 " is %zu bytes long; the most is "
-			"%u", i, r->len, CUSTOS_CUSTODY_LINE_MAX);
+		custos__rec_fail(r, "line %" PRIu64 " is %zu bytes long; the "
+			"most is %u", i, r->len, CUSTOS_CUSTODY_LINE_MAX);
 		return;
 	}
 	j = json_loadb(r->line, r->len - 1, JSON_REJECT_DUPLICATES, &je);
@@ -87,8 +87,9 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 	again = custos__json_canonical(j);
 	if (again == NULL || strlen(again) != r->len - 1 ||
 	    memcmp(again, r->line, r->len - 1) != 0 || custos__json_has_real(j))
-		custos__rec_fail(r, "line %" PRIu64 " is not in canonical form (sorted "
-			"keys, no whitespace, no floats): it was edited", i);
+		custos__rec_fail(r, "line %" PRIu64 " is not in canonical form "
+			"(sorted keys, no whitespace, no floats): it was "
+			"edited", i);
 	free(again);
 	seq = json_object_get(j, "seq");
 	if (json_is_integer(seq))
@@ -101,14 +102,15 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 		json_object_get(j, "recorded_at"));
 	if (json_integer_value(json_object_get(j, "v")) !=
 			CUSTOS_CUSTODY_FORMAT)
-		custos__rec_fail(r, "record %" PRIu64 " has format version other than "
-			"%d", i, CUSTOS_CUSTODY_FORMAT);
+		custos__rec_fail(r, "record %" PRIu64 " has format version "
+			"other than %d", i, CUSTOS_CUSTODY_FORMAT);
 	else if (r->seq < 0 || r->prev[0] == '\0' || r->type[0] == '\0' ||
 		 r->cert[0] == '\0')
-		custos__rec_fail(r, "record %" PRIu64 " lacks seq, prev, type or "
-			"actor.cert_sha256", i);
+		custos__rec_fail(r, "record %" PRIu64 " lacks seq, prev, type "
+			"or actor.cert_sha256", i);
 	else if (!custos_custody_type_known(r->type))
-		custos__rec_fail(r, "record %" PRIu64 " has an unknown type", i);
+		custos__rec_fail(r, "record %" PRIu64 " has an unknown type",
+			i);
 	{
 		/* A cross-border receipt names the bundle it came in. */
 		json_t *t = json_object_get(j, "transfer");
@@ -268,7 +270,8 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		return custos__trust_store(store, o->trust, o->trust_count,
 			err);
 	json_array_foreach(json_object_get(genesis, "trust"), i, e) {
-		const char *file = json_string_value(json_object_get(e, "file"));
+		const char *file = json_string_value(json_object_get(e,
+			"file"));
 		const char *want = json_string_value(json_object_get(e,
 			"sha256"));
 		char hx[HEX_SHA256], *data = NULL, safe[160];
@@ -291,9 +294,9 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		custos__custody_sha256_hex(hx, data, len);
 		free(data);
 		if (strcmp(hx, want) != 0) {
-			custos__vfail(v, "the CA certificate %s was replaced: its "
-				"SHA-256 is not the one pinned in the genesis "
-				"record", safe);
+			custos__vfail(v, "the CA certificate %s was replaced: "
+				"its SHA-256 is not the one pinned in the "
+				"genesis record", safe);
 			free(owned[n]);
 			continue;
 		}
@@ -302,8 +305,8 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 	}
 	if (n == 0) {
 		*store = NULL;
-		custos__vfail(v, "no trusted CA: the genesis record pins none and no "
-			"--trust was given; record signatures cannot be "
+		custos__vfail(v, "no trusted CA: the genesis record pins none "
+			"and no --trust was given; record signatures cannot be "
 			"checked");
 		return CUSTOS_OK;
 	}
@@ -326,9 +329,9 @@ static void check_chain_order(custos_custody_verification *v,
 			if (i > 0 && (uint64_t)r->seq == i - 1 &&
 			    r->len == L->recs[i - 1].len &&
 			    memcmp(r->line, L->recs[i - 1].line, r->len) == 0)
-				custos__vfail(v, "line %" PRIu64 " repeats record %"
-					PRId64 ": a duplicated line", i,
-					r->seq);
+				custos__vfail(v, "line %" PRIu64 " repeats "
+					"record %" PRId64 ": a duplicated line",
+					i, r->seq);
 			else if ((uint64_t)r->seq > i) {
 				uint64_t k;
 
@@ -336,32 +339,34 @@ static void check_chain_order(custos_custody_verification *v,
 					if (L->recs[k].seq == (int64_t)i)
 						break;
 				if (k < L->n)
-					custos__vfail(v, "line %" PRIu64 " holds record "
-						"%" PRId64 " and record %" PRIu64
-						" is at line %" PRIu64 ": the "
-						"lines were reordered", i,
-						r->seq, i, k);
+					custos__vfail(v, "line %" PRIu64 " "
+						"holds record %" PRId64 " and "
+						"record %" PRIu64 " is at line "
+						"%" PRIu64 ": the lines were "
+						"reordered", i, r->seq, i, k);
 				else if ((uint64_t)r->seq == i + 1)
-					custos__vfail(v, "line %" PRIu64 " holds record "
-						"%" PRId64 ": record %" PRIu64
-						" was deleted", i, r->seq, i);
+					custos__vfail(v, "line %" PRIu64 " "
+						"holds record %" PRId64 ": "
+						"record %" PRIu64 " was "
+						"deleted", i, r->seq, i);
 				else
-					custos__vfail(v, "line %" PRIu64 " holds record "
-						"%" PRId64 ": records %" PRIu64
-						" to %" PRId64 " were deleted",
-						i, r->seq, i, r->seq - 1);
+					custos__vfail(v, "line %" PRIu64 " "
+						"holds record %" PRId64 ": "
+						"records %" PRIu64 " to %"
+						PRId64 " were deleted", i,
+						r->seq, i, r->seq - 1);
 			}
 			else
-				custos__vfail(v, "line %" PRIu64 " holds record %"
-					PRId64 ": the lines were reordered or "
-					"duplicated", i, r->seq);
+				custos__vfail(v, "line %" PRIu64 " holds "
+					"record %" PRId64 ": the lines were "
+					"reordered or duplicated", i, r->seq);
 			continue;
 		}
 		if (strcmp(r->prev, i == 0 ? empty : L->recs[i - 1].hash) != 0)
-			custos__vfail(v, "record %" PRIu64 ": prev is not the SHA-256 "
-				"of line %" PRIu64 " (that line was changed, "
-				"or a line was removed or inserted before "
-				"it)", i, i == 0 ? 0 : i - 1);
+			custos__vfail(v, "record %" PRIu64 ": prev is not the "
+				"SHA-256 of line %" PRIu64 " (that line was "
+				"changed, or a line was removed or inserted "
+				"before it)", i, i == 0 ? 0 : i - 1);
 		if ((i == 0) != (strcmp(r->type, "genesis") == 0))
 			custos__vfail(v, "record %" PRIu64 ": %s", i, i == 0
 				? "the first record is not the genesis record"
@@ -383,21 +388,22 @@ static void check_transfers(custos_custody_verification *v,
 			continue;
 		if (!r->has_answers || r->ans_seq < 0 ||
 		    (uint64_t)r->ans_seq >= i) {
-			custos__vfail(v, "record %" PRIu64 " (received) answers no "
-				"earlier released record", i);
+			custos__vfail(v, "record %" PRIu64 " (received) "
+				"answers no earlier released record", i);
 			continue;
 		}
 		a = &L->recs[r->ans_seq];
 		if (strcmp(a->type, "released") != 0)
-			custos__vfail(v, "record %" PRIu64 " (received) answers record "
-				"%" PRId64 ", which is %s, not a release: a "
-				"receive with no matching release", i,
-				r->ans_seq, custos_custody_type_known(a->type)
-				? a->type : "not a valid record");
+			custos__vfail(v, "record %" PRIu64 " (received) "
+				"answers record %" PRId64 ", which is %s, not "
+				"a release: a receive with no matching release",
+				i, r->ans_seq, custos_custody_type_known(
+					a->type) ? a->type
+					: "not a valid record");
 		else if (strcmp(a->hash, r->ans_hash) != 0)
-			custos__vfail(v, "record %" PRIu64 " (received) answers record "
-				"%" PRId64 " but names another SHA-256 for it",
-				i, r->ans_seq);
+			custos__vfail(v, "record %" PRIu64 " (received) "
+				"answers record %" PRId64 " but names another "
+				"SHA-256 for it", i, r->ans_seq);
 	}
 }
 
@@ -494,13 +500,13 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 			goto fail;
 		}
 		if (gk == NULL || strcmp(gk, vkey) != 0)
-			custos__vfail(v, "wrong log key: the genesis record names a "
-				"different log key than %s",
+			custos__vfail(v, "wrong log key: the genesis record "
+				"names a different log key than %s",
 				opts->vkey_path != NULL ? "the one you trust"
 					: "keys/log.vkey");
 		else if (strcmp(log_vkey, vkey) != 0)
-			custos__vfail(v, "wrong log key: keys/log.vkey is not the "
-				"log key of the genesis record");
+			custos__vfail(v, "wrong log key: keys/log.vkey is not "
+				"the log key of the genesis record");
 	}
 	if ((st = build_store(&c->store, dir, genesis, opts, v, owned,
 			&owned_n, err)) != CUSTOS_OK)
@@ -548,9 +554,9 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 			(const char *const *)owned, owned_n);
 	v->checkpoints = ncp;
 	if (L.torn > 0)
-		custos__vfail(v, "torn last line: %" PRIu64 " bytes after the last LF "
-			"(an interrupted append); custos-log recover moves it "
-			"to quarantine/", L.torn);
+		custos__vfail(v, "torn last line: %" PRIu64 " bytes after the "
+			"last LF (an interrupted append); custos-log recover "
+			"moves it to quarantine/", L.torn);
 	orphan_notes(v, dir, L.n);
 	v->records = L.n;
 	custos_merkle_root(root, L.leaves, L.n);
@@ -657,7 +663,8 @@ custos_status custos__custody_load_checked(custos__custody_loaded *L,
 			custos__vfail(&v, "%s", L->recs[i].problem);
 	check_chain_order(&v, L);
 	if (L->torn > 0)
-		custos__vfail(&v, "the log ends in a torn line (custos-log recover)");
+		custos__vfail(&v, "the log ends in a torn line (custos-log "
+			"recover)");
 	if (v.problem_total == 0 &&
 	    (st = genesis_info(genesis, L, err)) != CUSTOS_OK) {
 		custos__custody_loaded_free(L);

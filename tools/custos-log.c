@@ -21,7 +21,8 @@
 static const char exit_text[] =
 	"Exit status: 0 done (verify, check-proof: every check passed); 1 a\n"
 	"check failed (the log, a signature, a checkpoint or a proof does not\n"
-	"verify); 2 usage error; 3 failure (I/O, missing file, existing log).\n";
+	"verify); 2 usage error; 3 failure (I/O, missing file, existing "
+	"log).\n";
 
 static void print_main_help(void)
 {
@@ -29,15 +30,18 @@ static void print_main_help(void)
 		"Keep a tamper-evident chain-of-custody log.\n\n"
 		"Commands:\n"
 		"  init DIR --origin NAME -k KEY -c CERT   make a log\n"
-		"  record DIR --type TYPE --item ID -k KEY -c CERT   any event\n"
+		"  record DIR --type TYPE --item ID -k KEY -c CERT"
+		"   any event\n"
 		"  release DIR --item ID --to WHOM -k KEY -c CERT   hand over\n"
 		"  receive DIR --answers SEQ -k KEY -c CERT   take over\n"
 		"  show DIR [--item ID] [--json]        the timeline\n"
-		"  verify DIR [--trust CA.pem] [--checkpoint FILE] [--vkey FILE]\n"
+		"  verify DIR [--trust CA.pem] [--checkpoint FILE]"
+		" [--vkey FILE]\n"
 		"  checkpoint DIR [--log-key FILE] [--tsa URL]\n"
 		"  prove DIR --seq N | --from A --to B   write a proof\n"
 		"  check-proof PROOF --vkey FILE        check a proof alone\n"
-		"  recover DIR -k KEY -c CERT           quarantine a torn line\n\n"
+		"  recover DIR -k KEY -c CERT"
+		"           quarantine a torn line\n\n"
 		"'%s COMMAND --help' lists the options.\n\n%s", TOOL, TOOL,
 		exit_text);
 }
@@ -156,7 +160,8 @@ typedef struct args {
 static int add(const char **list, size_t *n, const char *v, const char *opt)
 {
 	if (*n == MAX_LIST) {
-		cli_usage_error(TOOL, "too many %s (at most %d)", opt, MAX_LIST);
+		cli_usage_error(TOOL, "too many %s (at most %d)", opt,
+			MAX_LIST);
 		return 0;
 	}
 	list[(*n)++] = v;
@@ -191,8 +196,8 @@ static int parse(args *a, int argc, char **argv)
 		case OPT_PASS_FILE: a->pass.file = optarg; break;
 		case OPT_PASS_FD:
 			if (!passphrase_parse_fd(optarg, &a->pass.fd)) {
-				cli_usage_error(TOOL, "bad --passphrase-fd '%s'",
-					optarg);
+				cli_usage_error(TOOL,
+					"bad --passphrase-fd '%s'", optarg);
 				ok = 0;
 			}
 			break;
@@ -213,7 +218,8 @@ static int parse(args *a, int argc, char **argv)
 		case OPT_FIELD:
 			if (strchr(optarg, '=') == NULL ||
 			    optarg[0] == '=') {
-				cli_usage_error(TOOL, "--field needs KEY=VALUE");
+				cli_usage_error(TOOL,
+					"--field needs KEY=VALUE");
 				ok = 0;
 			} else {
 				ok = add(a->field, &a->field_n, optarg,
@@ -261,7 +267,8 @@ static int parse(args *a, int argc, char **argv)
 			ok = a->have_from = cli_parse_uint(optarg, ULONG_MAX,
 				&a->from);
 			if (!ok)
-				cli_usage_error(TOOL, "bad --from '%s'", optarg);
+				cli_usage_error(TOOL, "bad --from '%s'",
+					optarg);
 			break;
 		case 'o': a->output = optarg; break;
 		case OPT_THREADS:
@@ -768,7 +775,8 @@ static int cmd_prove(args *a)
 
 	custos_error_clear(&err);
 	if (a->have_seq == (a->have_from || a->to != NULL)) {
-		cli_usage_error(TOOL, "prove needs --seq N, or --from A --to B");
+		cli_usage_error(TOOL, "prove needs --seq N, or --from A "
+			"--to B");
 		return CLI_EXIT_USAGE;
 	}
 	if (a->have_seq) {

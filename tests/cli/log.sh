@@ -169,7 +169,7 @@ expect_status 1 "custos-log: a second, failing signature by the log key" -- \
 same_verdict badsig 1 "a second, failing signature by the log key"
 
 # ---- the VERIFY.md recipe, run as written inside the log folder ----
-recipe=$(sed -n '/^    N=/,/^    rm -r/p' good/VERIFY.md | sed 's/^    //')
+recipe=$(sed -n '/^    N=/,/REJECTED/p' good/VERIFY.md | sed 's/^    //')
 expect "VERIFY.md has a checkpoint recipe" test -n "$recipe"
 printf '%s\n' "$recipe" | sed 's/^N=.*/N=7/' > recipe.sh
 for d in good cosigned samename; do

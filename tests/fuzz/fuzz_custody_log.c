@@ -90,7 +90,8 @@ static int head_of(char out[64], const uint8_t *log, size_t len,
 		uint64_t *lines)
 {
 	static custos_merkle_hash leaves[MAX_LINES];
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789+/";
 	custos_merkle_hash root;
 	size_t off = 0, n = 0, o = 0;
 
