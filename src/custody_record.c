@@ -278,6 +278,16 @@ custos_status custos__custody_build_record(json_t **out,
 		json_decref(extra);
 		extra = NULL;
 	}
+	/* A receipt that answers nothing would never verify: refuse it
+	 * here rather than sign it. */
+	if (strcmp(ev->type, "received") == 0 &&
+	    !json_is_object(json_object_get(r, "answers")) &&
+	    !json_is_object(json_object_get(r, "transfer"))) {
+		st = custos__error_set(err, CUSTOS_EINVAL,
+			"a received record answers a release (custos-log "
+			"receive --answers) or names its transfer");
+		goto fail;
+	}
 	*out = r;
 	return CUSTOS_OK;
 fail:

@@ -154,6 +154,9 @@ echo '{"to": "someone else"}' > to.json
 expect_status 2 "release: --fields naming another recipient is refused" -- \
 	"$L" release good --item HD-01 --to "Prosecutor" --fields to.json "${EX[@]}"
 
+expect_status 2 "record --type received that answers nothing is refused" -- \
+	"$L" record good --type received --item HD-01 "${EX[@]}"
+
 fresh d1
 sed -i '$ s/"seq":2,/"seq":2,"seq":2,/' d1/log.jsonl
 expect_status 3 "record after a last line with a repeated key is refused" -- \
