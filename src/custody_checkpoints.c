@@ -398,6 +398,16 @@ custos_status custos_custody_checkpoint(char **note_path, const char *dir,
 	custos_merkle_root(root, L.leaves, L.n);
 	snprintf(rel, sizeof(rel), "checkpoints/%" PRIu64 ".note", L.n);
 	path = custos__custody_path(dir, rel);
+	{
+		char *cdir = custos__custody_path(dir, "checkpoints");
+
+		st = cdir != NULL ? custos__custody_own_dir(cdir, err)
+			: custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		free(cdir);
+		if (st != CUSTOS_OK)
+			goto done;
+	}
 	if (path == NULL ||
 	    (st = custos_note_checkpoint_text(&text, origin, L.n, root, err)) !=
 		    CUSTOS_OK)

@@ -382,6 +382,17 @@ static custos_status append_locked(int fd, const char *dir, json_t *r,
 	}
 	memcpy(line, text, len - 1);
 	line[len - 1] = '\n';
+	{
+		/* Never written through a planted symlink to elsewhere. */
+		char *sdir = custos__custody_path(dir, "sig");
+
+		st = sdir != NULL ? custos__custody_own_dir(sdir, err)
+			: custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		free(sdir);
+		if (st != CUSTOS_OK)
+			goto done;
+	}
 	if (custos__path_exists(sigpath)) {
 		/* Left by an append that died before its line was written. */
 		char *q = NULL;

@@ -116,6 +116,21 @@ expect_status 1 "checkpoint: checkpoints/4.note planted as a symlink" -- \
 	"${T[@]}" "$L" checkpoint s5 --log-key "$KEY"
 expect "its target was not created" test ! -e "$WORK/planted-note"
 
+fresh s6; mkdir "$WORK/sig-elsewhere"; mv s6/sig/* "$WORK/sig-elsewhere/"
+rmdir s6/sig; ln -s "$WORK/sig-elsewhere" s6/sig
+ls "$WORK/sig-elsewhere" > sig-before.txt
+expect_status 3 "record: sig/ is a symlink to elsewhere" -- "${T[@]}" "$L" record s6 \
+	--type accessed --item HD-01 "${EX[@]}"
+expect "nothing was written through it" \
+	cmp -s sig-before.txt <(ls "$WORK/sig-elsewhere")
+fresh s7; "$L" record s7 --type accessed --item HD-01 -q "${EX[@]}" ||
+	fail "record s7"
+mkdir "$WORK/cp-elsewhere"; mv s7/checkpoints/* "$WORK/cp-elsewhere/"
+rmdir s7/checkpoints; ln -s "$WORK/cp-elsewhere" s7/checkpoints
+expect_status 3 "checkpoint: checkpoints/ is a symlink to elsewhere" -- \
+	"${T[@]}" "$L" checkpoint s7 --log-key "$KEY"
+expect "no note was written through it" test ! -e "$WORK/cp-elsewhere/4.note"
+
 ln -s "$WORK/planted-proof" proof.link
 expect_status 3 "prove --output onto a planted symlink" -- "$L" prove good \
 	--seq 1 --output proof.link
