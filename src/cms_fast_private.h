@@ -17,6 +17,16 @@ typedef struct custos__cms_signer_parts {
 	long eci_total;
 	const unsigned char *sis;   /* signerInfos SET element */
 	long sis_total;
+	/* For the shape check: the ContentInfo's contentType OID, the
+	 * SignedData's version and digestAlgorithms, and how many elements
+	 * it has. */
+	const unsigned char *ctype;
+	long ctype_total;
+	const unsigned char *version;
+	long version_total;
+	const unsigned char *dalgs;
+	long dalgs_total;
+	int elements;
 } custos__cms_signer_parts;
 
 /*
@@ -29,7 +39,8 @@ int custos__cms_split_certs(const unsigned char *der, long len,
 		long *cs_len, custos__cms_signer_parts *parts);
 
 /* 1 if the signature whose parts are sd is cert's valid ECDSA P-256 /
- * SHA-256 CAdES signature over line; 0: not shown here (ask OpenSSL). */
+ * SHA-256 CAdES signature over line, in exactly the shape custos writes
+ * (anything else, even valid, is left to OpenSSL); 0: not shown here. */
 int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
 		const char *line, size_t line_len);
 

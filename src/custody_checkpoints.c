@@ -16,11 +16,12 @@
 #include "custos/note.h"
 #include "custos/timestamp.h"
 #include "error_private.h"
+#include "note_private.h"
 
 /* checkpoints/N.tsr, when present: an RFC 3161 token over N.note. */
 void custos__custody_check_checkpoint_tsrs(custos_custody_verification *v,
-		const char *dir, const custos__custody_checkpoint *cps, size_t n,
-		const char *const *trust, size_t trust_n)
+		const char *dir, const custos__custody_checkpoint *cps,
+		size_t n, const char *const *trust, size_t trust_n)
 {
 	for (size_t i = 0; i < n; i++) {
 		custos_sign_verify_options so;
@@ -48,12 +49,76 @@ void custos__custody_check_checkpoint_tsrs(custos_custody_verification *v,
 
 			custos__safe_text(safe, sizeof(safe), e2.message,
 				strlen(e2.message));
-			custos__vfail(v, "%s: its time stamp does not verify: %s",
-				rel, safe);
+			custos__vfail(v, "%s: its time stamp does not verify: "
+				"%s", rel, safe);
 		}
 		custos_sign_verification_free(sv);
 		free(tsr);
 	}
+}
+
+/*
+ * custos_note_verify, and then every other signature line by the same key
+ * (name and key ID) must verify too: C2SP signed-note rejects a note with
+ * any failing signature by a known key.  Each such line is checked alone,
+ * as a note with only that line.
+ */
+custos_status custos__custody_note_verify(size_t *tlen, const char *note,
+		size_t len, const char *vkey, custos_error *err)
+{
+	static const char dash[] = "\xe2\x80\x94 ";
+	const char *plus = strchr(vkey, '+'), *idhex;
+	char name[CUSTOS_NOTE_NAME_MAX], *one = NULL;
+	custos_status st;
+	size_t nlen, p;
+
+	if ((st = custos_note_verify(tlen, note, len, vkey, err)) != CUSTOS_OK)
+		return st;
+	if (custos_note_vkey_parse(vkey, name, NULL) != CUSTOS_OK ||
+	    plus == NULL || strlen(plus) < 10)
+		return custos__error_set(err, CUSTOS_EFORMAT, "bad log key");
+	idhex = plus + 1;
+	nlen = strlen(name);
+	one = malloc(len + 1);
+	if (one == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	memcpy(one, note, *tlen + 1);
+	for (p = *tlen + 1; p < len && st == CUSTOS_OK;) {
+		const char *line = note + p, *b;
+		const char *end = memchr(line, '\n', len - p);
+		unsigned char blob[4 + 64 + 8];
+		char hx[9];
+		size_t ll = end != NULL ? (size_t)(end - line) : len - p;
+		size_t t2;
+		long n;
+
+		p += ll + 1;
+		if (ll < sizeof(dash) - 1 + nlen + 1 ||
+		    memcmp(line, dash, sizeof(dash) - 1) != 0)
+			continue;
+		b = line + sizeof(dash) - 1;
+		if (memcmp(b, name, nlen) != 0 || b[nlen] != ' ')
+			continue;
+		b += nlen + 1;
+		n = custos__b64_decode(blob, sizeof(blob), b,
+			(size_t)(line + ll - b));
+		if (n < 4)
+			continue;
+		snprintf(hx, sizeof(hx), "%02x%02x%02x%02x", blob[0], blob[1],
+			blob[2], blob[3]);
+		if (strncmp(hx, idhex, 8) != 0)
+			continue; /* another key of the same name */
+		memcpy(one + *tlen + 1, line, ll);
+		one[*tlen + 1 + ll] = '\n';
+		if (custos_note_verify(&t2, one, *tlen + ll + 2, vkey, NULL) !=
+				CUSTOS_OK)
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"a signature line by the log key does not "
+				"verify (a failing signature by a known key "
+				"rejects the note)");
+	}
+	free(one);
+	return st;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -64,8 +129,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Load and check the signatures of all checkpoints. */
-size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const char *dir,
-		const char *vkey, const char *origin,
+size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out,
+		const char *dir, const char *vkey, const char *origin,
 		const custos_custody_verify_options *o,
 		custos_custody_verification *v)
 {
@@ -106,36 +171,43 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 		paths++;
 	}
 	for (size_t k = 0; k < paths; k++) {
-		char *note = NULL, *corigin = NULL, safe[160];
+		char *note = NULL, *corigin = NULL, safe[160], why[256];
 		size_t len = 0, tlen = 0;
 		custos_error e2;
 		custos__custody_checkpoint *cp = &cps[n];
 
 		if (list[k] == NULL || labels[k] == NULL)
 			continue;
-		custos__safe_text(safe, sizeof(safe), labels[k], strlen(labels[k]));
+		custos__safe_text(safe, sizeof(safe), labels[k],
+				strlen(labels[k]));
 		if (custos__read_text(&note, &len, list[k], CUSTOS_NOTE_MAX,
 				"checkpoint", &e2) != CUSTOS_OK) {
-			custos__vfail(v, "%s cannot be read: %s", safe, e2.message);
+			custos__safe_text(why, sizeof(why), e2.message,
+				strlen(e2.message));
+			custos__vfail(v, "%s cannot be read: %s", safe, why);
 			continue;
 		}
-		if (custos_note_verify(&tlen, note, len, vkey, &e2) !=
-				CUSTOS_OK) {
-			custos__vfail(v, "%s is not signed by the log key (%s): a "
-				"wrong log key or a forged checkpoint", safe,
-				e2.message);
+		if (custos__custody_note_verify(&tlen, note, len, vkey, &e2)
+				!= CUSTOS_OK) {
+			custos__safe_text(why, sizeof(why), e2.message,
+				strlen(e2.message));
+			custos__vfail(v, "%s is not signed by the log key "
+				"(%s): a wrong log key or a forged checkpoint",
+				safe, why);
 			free(note);
 			continue;
 		}
 		if (custos_note_checkpoint_parse(&corigin, &cp->size,
 				cp->root, note, tlen, &e2) != CUSTOS_OK) {
-			custos__vfail(v, "%s: %s", safe, e2.message);
+			custos__safe_text(why, sizeof(why), e2.message,
+				strlen(e2.message));
+			custos__vfail(v, "%s: %s", safe, why);
 			free(note);
 			continue;
 		}
 		if (origin == NULL || strcmp(corigin, origin) != 0) {
-			custos__vfail(v, "%s is for another log (its origin is not "
-				"the genesis origin)", safe);
+			custos__vfail(v, "%s is for another log (its origin is "
+				"not the genesis origin)", safe);
 		} else {
 			const char *base = custos__basename(list[k]);
 			char want[40];
@@ -144,9 +216,9 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 				cp->size);
 			if (strncmp(labels[k], "checkpoints/", 12) == 0 &&
 			    strcmp(base, want) != 0)
-				custos__vfail(v, "%s holds a checkpoint for %" PRIu64
-					" records; its name says otherwise",
-					safe, cp->size);
+				custos__vfail(v, "%s holds a checkpoint for %"
+					PRIu64 " records; its name says "
+					"otherwise", safe, cp->size);
 			cp->label = custos__strdup(safe);
 			cp->path = list[k];
 			list[k] = NULL;
@@ -166,7 +238,8 @@ size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out, const 
 }
 
 void custos__custody_check_checkpoints(custos_custody_verification *v,
-		custos__custody_checkpoint *cps, size_t n, const custos__custody_loaded *L)
+		custos__custody_checkpoint *cps, size_t n,
+		const custos__custody_loaded *L)
 {
 	uint64_t *sizes = calloc(n + 1, sizeof(uint64_t));
 	custos_merkle_hash *roots = calloc(n + 1, sizeof(*roots));
@@ -195,9 +268,9 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 		custos__custody_checkpoint *cp = &cps[i];
 
 		if (cp->size > L->n) {
-			custos__vfail(v, "truncated: %s, signed by the log key, covers "
-				"%" PRIu64 " records but the log has only %"
-				PRIu64, cp->label, cp->size, L->n);
+			custos__vfail(v, "truncated: %s, signed by the log "
+				"key, covers %" PRIu64 " records but the log "
+				"has only %" PRIu64, cp->label, cp->size, L->n);
 			continue;
 		}
 		for (size_t j = 0; j < m; j++)
@@ -215,8 +288,8 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 		for (size_t j = 0; j < n; j++) {
 			if (j == i || cps[j].size > L->n)
 				continue;
-			if (cps[j].size == a->size &&
-			    memcmp(cps[j].root, a->root, sizeof(a->root)) != 0) {
+			if (cps[j].size == a->size && memcmp(cps[j].root,
+				    a->root, sizeof(a->root)) != 0) {
 				good = &cps[j];
 				break;
 			}
@@ -224,15 +297,15 @@ void custos__custody_check_checkpoints(custos_custody_verification *v,
 				good = &cps[j];
 		}
 		if (good != NULL)
-			custos__vfail(v, "fork: %s and %s are both signed by the log "
-				"key but do not describe the same history (the "
-				"first %" PRIu64 " records differ)", a->label,
-				good->label, a->size);
+			custos__vfail(v, "fork: %s and %s are both signed by "
+				"the log key but do not describe the same "
+				"history (the first %" PRIu64 " records "
+				"differ)", a->label, good->label, a->size);
 		else
-			custos__vfail(v, "%s does not match the log: the tree head "
-				"of the first %" PRIu64 " records differs, so "
-				"records up to it were changed, removed or "
-				"reordered", a->label, a->size);
+			custos__vfail(v, "%s does not match the log: the tree "
+				"head of the first %" PRIu64 " records "
+				"differs, so records up to it were changed, "
+				"removed or reordered", a->label, a->size);
 	}
 done:
 	free(sizes);
@@ -240,8 +313,9 @@ done:
 }
 
 /* Every checkpoint in the log must be signed and a prefix of it. */
-custos_status custos__custody_checkpoints_agree(custos__custody_checkpoint **cps, size_t *n,
-		const char *dir, const char *vkey, const char *origin,
+custos_status custos__custody_checkpoints_agree(
+		custos__custody_checkpoint **cps, size_t *n, const char *dir,
+		const char *vkey, const char *origin,
 		const custos__custody_loaded *L, custos_error *err)
 {
 	custos_custody_verification v;
@@ -294,7 +368,8 @@ custos_status custos_custody_checkpoint(char **note_path, const char *dir,
 	if (dir == NULL || log_key_path == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"a checkpoint needs the log folder and the log key");
-	if ((st = custos__custody_load_checked(&L, &genesis, dir, err)) != CUSTOS_OK)
+	if ((st = custos__custody_load_checked(&L, &genesis, dir, err)) !=
+			CUSTOS_OK)
 		return st;
 	origin = json_string_value(json_object_get(genesis, "origin"));
 	vpath = custos__custody_path(dir, "keys/log.vkey");
@@ -303,7 +378,8 @@ custos_status custos_custody_checkpoint(char **note_path, const char *dir,
 			"the genesis record has no origin");
 		goto done;
 	}
-	if ((st = custos__custody_read_vkey(&vkey, vpath, err)) != CUSTOS_OK ||
+	if ((st = custos__custody_hostile(custos__custody_read_vkey(&vkey,
+		    vpath, err), err)) != CUSTOS_OK ||
 	    (st = custos_note_vkey_of(&mine, origin, log_key_path, err)) !=
 		    CUSTOS_OK)
 		goto done;
@@ -316,12 +392,22 @@ custos_status custos_custody_checkpoint(char **note_path, const char *dir,
 			"genesis record name another)", log_key_path);
 		goto done;
 	}
-	if ((st = custos__custody_checkpoints_agree(&cps, &ncp, dir, vkey, origin, &L, err)) !=
-			CUSTOS_OK)
+	if ((st = custos__custody_checkpoints_agree(&cps, &ncp, dir, vkey,
+			origin, &L, err)) != CUSTOS_OK)
 		goto done;
 	custos_merkle_root(root, L.leaves, L.n);
 	snprintf(rel, sizeof(rel), "checkpoints/%" PRIu64 ".note", L.n);
 	path = custos__custody_path(dir, rel);
+	{
+		char *cdir = custos__custody_path(dir, "checkpoints");
+
+		st = cdir != NULL ? custos__custody_own_dir(cdir, err)
+			: custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		free(cdir);
+		if (st != CUSTOS_OK)
+			goto done;
+	}
 	if (path == NULL ||
 	    (st = custos_note_checkpoint_text(&text, origin, L.n, root, err)) !=
 		    CUSTOS_OK)

@@ -16,6 +16,7 @@
 
 #include "custody_private.h"
 #include "error_private.h"
+#include "fileio_private.h"
 
 #define FIELDS_MAX (1u << 20)
 
@@ -28,26 +29,19 @@ custos_status custos_custody_fields_build(char **out, const char *fields_file,
 	*out = NULL;
 	if (fields_file != NULL) {
 		json_error_t je;
-		FILE *fp = fopen(fields_file, "rb");
-		char *buf = malloc(FIELDS_MAX + 1);
+		char *buf = NULL;
 		size_t n = 0;
+		/* A regular file only: a FIFO would hang the read. */
+		custos_status st = custos__read_text(&buf, &n, fields_file,
+			FIELDS_MAX, "fields file", err);
 
-		if (fp == NULL || buf == NULL) {
-			custos_status st = custos__error_errno(err, errno,
-				"cannot open %s", fields_file);
-
-			if (fp != NULL)
-				fclose(fp);
-			free(buf);
-			return st;
-		}
-		n = fread(buf, 1, FIELDS_MAX + 1, fp);
-		fclose(fp);
-		if (n > FIELDS_MAX) {
-			free(buf);
-			return custos__error_set(err, CUSTOS_EINVAL,
-				"%s is larger than 1 MiB", fields_file);
-		}
+		if (st != CUSTOS_OK)
+			return st == CUSTOS_ENOMEM && buf == NULL &&
+				custos__path_exists(fields_file)
+				? custos__error_set(err, CUSTOS_EINVAL,
+					"%s is larger than 1 MiB", fields_file)
+				: st;
+		/* A repeated key is refused: the last value never wins. */
 		f = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
 		free(buf);
 		if (!json_is_object(f)) {
@@ -69,6 +63,15 @@ custos_status custos_custody_fields_build(char **out, const char *fields_file,
 				"a text field is not KEY=VALUE");
 		}
 		k = strndup(text_fields[i], (size_t)(eq - text_fields[i]));
+		if (k != NULL && json_object_get(f, k) != NULL) {
+			custos_status st = custos__error_set(err,
+				CUSTOS_EINVAL, "the field %.64s is given twice "
+				"(--field, --fields); give it once", k);
+
+			free(k);
+			json_decref(f);
+			return st;
+		}
 		if (k != NULL)
 			json_object_set_new(f, k, json_string(eq + 1));
 		free(k);
@@ -110,8 +113,9 @@ static json_t *hashes_json(const char *const *hashes, size_t n)
 	return h;
 }
 
-/* Append ev as type with the event's own fields on top of its extra
- * fields (own wins). */
+/* Append ev as type with the event's own fields beside its extra fields;
+ * an extra field that says otherwise than an own one is refused (neither
+ * silently wins). */
 static custos_status append_with(uint64_t *seq, char **root_b64,
 		const char *dir, const custos_custody_event *ev,
 		const char *type, json_t *own,
@@ -134,6 +138,21 @@ static custos_status append_with(uint64_t *seq, char **root_b64,
 		}
 	} else {
 		f = json_object();
+	}
+	{
+		const char *k;
+		json_t *val, *was;
+
+		json_object_foreach(own, k, val) {
+			was = json_object_get(f, k);
+			if (was != NULL && !json_equal(was, val)) {
+				json_decref(f);
+				return custos__error_set(err, CUSTOS_EINVAL,
+					"the extra field %.64s contradicts "
+					"the %s record's own; give it once", k,
+					type);
+			}
+		}
 	}
 	json_object_update(f, own);
 	text = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
@@ -207,8 +226,8 @@ custos_status custos_custody_append_received(uint64_t *seq, char **root_b64,
 		return custos__error_errno(err, errno,
 			"cannot read the log in %s", dir);
 	line = find_rec(&L, rc->answers);
-	rel = line != NULL ? json_loadb(line->line, line->len - 1, 0, &je)
-		: NULL;
+	rel = line != NULL ? json_loadb(line->line, line->len - 1,
+		JSON_REJECT_DUPLICATES, &je) : NULL;
 	type = json_string_value(json_object_get(rel, "type"));
 	if (type == NULL || strcmp(type, "released") != 0) {
 		json_decref(rel);
@@ -269,8 +288,8 @@ custos_status custos_custody_origin(char **origin, const char *dir,
 		return custos__error_set(err, CUSTOS_EINVAL, "no log folder");
 	if ((st = custos__custody_load_lines(&L, dir, err)) != CUSTOS_OK)
 		return st;
-	g = L.n > 0 ? json_loadb(L.recs[0].line, L.recs[0].len - 1, 0, &je)
-		: NULL;
+	g = L.n > 0 ? json_loadb(L.recs[0].line, L.recs[0].len - 1,
+		JSON_REJECT_DUPLICATES, &je) : NULL;
 	if (json_string_value(json_object_get(g, "origin")) != NULL)
 		*origin = custos__strdup(json_string_value(json_object_get(g,
 			"origin")));

@@ -100,6 +100,28 @@ static custos_status write_text(const char *dir, const char *name,
 	return st;
 }
 
+static custos_status write_verify_md(const char *dir, custos_error *err)
+{
+	size_t len = 1, o = 0;
+	custos_status st;
+	char *text;
+
+	for (size_t i = 0; custos__custody_verify_md[i] != NULL; i++)
+		len += strlen(custos__custody_verify_md[i]);
+	if ((text = malloc(len)) == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	for (size_t i = 0; custos__custody_verify_md[i] != NULL; i++) {
+		size_t n = strlen(custos__custody_verify_md[i]);
+
+		memcpy(text + o, custos__custody_verify_md[i], n);
+		o += n;
+	}
+	text[o] = '\0';
+	st = write_text(dir, "VERIFY.md", text, err);
+	free(text);
+	return st;
+}
+
 static int dir_empty(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -207,7 +229,8 @@ custos_status custos_custody_init(const char *dir, const char *origin,
 				CUSTOS__PKI_FILE_MAX, "CA certificate", err)) !=
 				CUSTOS_OK)
 			goto done;
-		snprintf(name, sizeof(name), "keys/ca-%u.pem", (unsigned)(i % 1000));
+		snprintf(name, sizeof(name), "keys/ca-%u.pem",
+			(unsigned)(i % 1000));
 		custos__custody_sha256_hex(hx, data, len);
 		st = write_text(dir, name, data, err);
 		free(data);
@@ -232,9 +255,9 @@ custos_status custos_custody_init(const char *dir, const char *origin,
 	ev.fields_json = fields;
 	if (ev.reason == NULL)
 		ev.reason = "custody log opened";
-	if ((st = custos__custody_append_event(NULL, NULL, dir, &ev, actor, 1, 0, NULL, err)) !=
-			CUSTOS_OK ||
-	    (st = write_text(dir, "VERIFY.md", custos__custody_verify_md, err)) != CUSTOS_OK)
+	if ((st = custos__custody_append_event(NULL, NULL, dir, &ev, actor, 1,
+			0, NULL, err)) != CUSTOS_OK ||
+	    (st = write_verify_md(dir, err)) != CUSTOS_OK)
 		goto done;
 	st = custos_custody_checkpoint(NULL, dir, keypath, NULL, err);
 done:

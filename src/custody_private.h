@@ -47,6 +47,16 @@ void custos__safe_text(char *out, size_t cap, const char *in,
 custos_status custos__read_text(char **out, size_t *len,
 		const char *path, size_t max, const char *what,
 		custos_error *err);
+/* The same for a file inside the log folder: a FIFO, device or folder
+ * there is a damaged log (CUSTOS_EFORMAT), not a usage error. */
+custos_status custos__custody_read_own(char **out, size_t *len,
+		const char *path, size_t max, const char *what,
+		custos_error *err);
+/* CUSTOS_EINVAL (not a regular file) as CUSTOS_EFORMAT; others as is. */
+custos_status custos__custody_hostile(custos_status st, custos_error *err);
+/* A folder custos writes into inside the log: made when absent, refused
+ * when a symlink or not a folder. */
+custos_status custos__custody_own_dir(const char *path, custos_error *err);
 /* RFC 3339 UTC (2026-11-28T16:02:46Z) to time_t; 0 if it is not. */
 int custos__custody_parse_time(const char *s, time_t *out);
 
@@ -180,6 +190,10 @@ typedef struct custos__custody_checkpoint {
 	int matches;
 } custos__custody_checkpoint;
 
+/* custos_note_verify, and every signature line by the same key (name and
+ * key ID) must verify as well. */
+custos_status custos__custody_note_verify(size_t *tlen, const char *note,
+		size_t len, const char *vkey, custos_error *err);
 /* Load and check the signatures of all checkpoints. */
 size_t custos__custody_load_checkpoints(custos__custody_checkpoint **out,
 		const char *dir, const char *vkey, const char *origin,
@@ -203,6 +217,7 @@ void custos__custody_checkpoints_free(custos__custody_checkpoint *cps,
 
 /* ---- VERIFY.md, written into every log (custody_verify_md.c) ---- */
 
-extern const char custos__custody_verify_md[];
+/* Its sections, in order, NULL-terminated. */
+extern const char *const custos__custody_verify_md[];
 
 #endif

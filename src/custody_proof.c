@@ -14,6 +14,7 @@
 #include "custody_private.h"
 #include "custos/note.h"
 #include "error_private.h"
+#include "fileio_private.h"
 #include "note_private.h"
 
 static custos_status append_hashes(char **out, custos_merkle_hash *h,
@@ -36,7 +37,8 @@ static custos_status append_hashes(char **out, custos_merkle_hash *h,
 /* The checkpoint to prove against: checkpoints/<size>.note, checked. */
 static custos_status pick_checkpoint(char **note, const char *dir,
 		const char *given, uint64_t want_above, uint64_t exact,
-		const custos__custody_checkpoint *cps, size_t ncp, custos_error *err)
+		const custos__custody_checkpoint *cps, size_t ncp,
+		custos_error *err)
 {
 	const custos__custody_checkpoint *best = NULL;
 	size_t len = 0;
@@ -71,8 +73,8 @@ static custos_status note_tree(uint64_t *size, custos_merkle_hash root,
 	char *origin = NULL;
 	custos_status st;
 
-	if ((st = custos_note_verify(&tlen, note, strlen(note), vkey, err)) !=
-			CUSTOS_OK)
+	if ((st = custos__custody_note_verify(&tlen, note, strlen(note),
+			vkey, err)) != CUSTOS_OK)
 		return st;
 	st = custos_note_checkpoint_parse(&origin, size, root, note, tlen,
 		err);
@@ -80,8 +82,9 @@ static custos_status note_tree(uint64_t *size, custos_merkle_hash root,
 	return st;
 }
 
-static custos_status prove_setup(custos__custody_loaded *L, char **vkey, custos__custody_checkpoint **cps,
-		size_t *ncp, const char *dir, custos_error *err)
+static custos_status prove_setup(custos__custody_loaded *L, char **vkey,
+		custos__custody_checkpoint **cps, size_t *ncp, const char *dir,
+		custos_error *err)
 {
 	json_t *genesis = NULL;
 	char *vpath;
@@ -90,12 +93,14 @@ static custos_status prove_setup(custos__custody_loaded *L, char **vkey, custos_
 	*vkey = NULL;
 	*cps = NULL;
 	*ncp = 0;
-	if ((st = custos__custody_load_checked(L, &genesis, dir, err)) != CUSTOS_OK)
+	if ((st = custos__custody_load_checked(L, &genesis, dir, err)) !=
+			CUSTOS_OK)
 		return st;
 	vpath = custos__custody_path(dir, "keys/log.vkey");
 	if (vpath == NULL)
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	else if ((st = custos__custody_read_vkey(vkey, vpath, err)) == CUSTOS_OK)
+	else if ((st = custos__custody_hostile(custos__custody_read_vkey(vkey,
+			vpath, err), err)) == CUSTOS_OK)
 		st = custos__custody_checkpoints_agree(cps, ncp, dir, *vkey,
 			json_string_value(json_object_get(genesis, "origin")),
 			L, err);
@@ -214,8 +219,9 @@ custos_status custos_custody_prove_consistency(char **proof,
 		    to, err)) != CUSTOS_OK)
 		goto done;
 	old64 = custos__b64_encode(old, strlen(old));
-	*proof = old64 != NULL ? custos__aprintf(CONSISTENCY_HEADER "\nold %s\n",
-		old64) : NULL;
+	*proof = old64 != NULL
+		? custos__aprintf(CONSISTENCY_HEADER "\nold %s\n", old64)
+		: NULL;
 	if (*proof == NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto done;
@@ -363,8 +369,8 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((st = custos_note_verify(&tlen, note, strlen(note), vkey, err)) !=
-			CUSTOS_OK ||
+	if ((st = custos__custody_note_verify(&tlen, note, strlen(note),
+			vkey, err)) != CUSTOS_OK ||
 	    (st = custos_note_checkpoint_parse(&origin, &size, root, note,
 		    tlen, err)) != CUSTOS_OK)
 		goto done;
@@ -379,8 +385,8 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 				"proof: no record line in the extra data");
 			goto done;
 		}
-		r = json_loadb((const char *)extra, (size_t)extra_len - 1, 0,
-			&je);
+		r = json_loadb((const char *)extra, (size_t)extra_len - 1,
+			JSON_REJECT_DUPLICATES, &je);
 		if (json_integer_value(json_object_get(r, "seq")) !=
 				(json_int_t)index || !json_is_object(r)) {
 			json_decref(r);
@@ -399,22 +405,33 @@ custos_status custos_custody_check_proof(char **summary, const char *proof,
 			const char *t = json_string_value(json_object_get(r,
 				"type"));
 
-			custos__safe_text(safe, sizeof(safe), origin, strlen(origin));
+			custos__safe_text(safe, sizeof(safe), origin,
+					strlen(origin));
 			*summary = custos__aprintf("record %" PRIu64 " (%s) is "
 				"in log %s of %" PRIu64 " records, checkpoint "
 				"signed by the log key", index,
-				t != NULL && custos_custody_type_known(t) ? t
-									   : "?",
-				safe, size);
+				t != NULL && custos_custody_type_known(t)
+					? t : "?", safe, size);
 		}
 		json_decref(r);
 	} else {
 		char *o2 = NULL;
+		size_t tlen1;
 
-		if ((st = note_tree(&size1, root1, old, vkey, err)) !=
-				CUSTOS_OK)
+		/* The older checkpoint must be the same log's. */
+		if ((st = custos__custody_note_verify(&tlen1, old,
+				strlen(old), vkey, err)) != CUSTOS_OK ||
+		    (st = custos_note_checkpoint_parse(&o2, &size1, root1,
+				old, tlen1, err)) != CUSTOS_OK)
 			goto done;
-		(void)o2;
+		if (strcmp(o2, origin) != 0) {
+			free(o2);
+			st = custos__error_set(err, CUSTOS_EMISMATCH,
+				"proof: the two checkpoints are of different "
+				"logs");
+			goto done;
+		}
+		free(o2);
 		st = custos_merkle_verify_consistency(size1, size, root1, root,
 			hashes, count, err);
 		if (st == CUSTOS_EFORMAT)
@@ -431,4 +448,40 @@ done:
 	free(old);
 	free(origin);
 	return st;
+}
+
+custos_status custos_custody_check_proof_file(char **summary,
+		const char *proof_path, const char *vkey_path,
+		custos_error *err)
+{
+	char *proof = NULL, *vkey = NULL;
+	size_t len = 0;
+	custos_status st;
+
+	if (summary != NULL)
+		*summary = NULL;
+	if (proof_path == NULL || vkey_path == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"custos_custody_check_proof_file: NULL argument");
+	if ((st = custos__read_text(&proof, &len, proof_path,
+			4 * CUSTOS_NOTE_MAX + 4 * CUSTOS_CUSTODY_LINE_MAX,
+			"proof", err)) != CUSTOS_OK)
+		return st;
+	st = custos__custody_read_vkey(&vkey, vkey_path, err);
+	if (st == CUSTOS_OK)
+		st = custos_custody_check_proof(summary, proof, len, vkey,
+			err);
+	free(proof);
+	free(vkey);
+	return st;
+}
+
+custos_status custos_custody_proof_save(const char *path, const char *proof,
+		custos_error *err)
+{
+	if (path == NULL || proof == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"custos_custody_proof_save: NULL argument");
+	return custos__write_file_exclusive(path, proof, strlen(proof), 0644,
+		err);
 }

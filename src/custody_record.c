@@ -48,7 +48,8 @@ void custos__custody_hex(char out[HEX_SHA256], const unsigned char in[32])
 	out[64] = '\0';
 }
 
-void custos__custody_sha256_hex(char out[HEX_SHA256], const void *data, size_t len)
+void custos__custody_sha256_hex(char out[HEX_SHA256], const void *data,
+		size_t len)
 {
 	unsigned char md[32];
 
@@ -71,6 +72,20 @@ void custos__safe_text(char *out, size_t cap, const char *in, size_t len)
 			out[o++] = (char)c;
 	}
 	out[o] = '\0';
+}
+
+custos_status custos_custody_safe_text(char **out, const char *text,
+		size_t len)
+{
+	/* Four bytes out for each byte in, at most, and the NUL. */
+	size_t cap = len > (SIZE_MAX - 6) / 4 ? 0 : 4 * len + 6;
+
+	*out = cap != 0 ? malloc(cap) : NULL;
+	if (*out == NULL)
+		return CUSTOS_ENOMEM;
+	custos__safe_text(*out, cap, text != NULL ? text : "",
+		text != NULL ? len : 0);
+	return CUSTOS_OK;
 }
 
 int custos_custody_type_known(const char *type)
@@ -262,6 +277,16 @@ custos_status custos__custody_build_record(json_t **out,
 		}
 		json_decref(extra);
 		extra = NULL;
+	}
+	/* A receipt that answers nothing would never verify: refuse it
+	 * here rather than sign it. */
+	if (strcmp(ev->type, "received") == 0 &&
+	    !json_is_object(json_object_get(r, "answers")) &&
+	    !json_is_object(json_object_get(r, "transfer"))) {
+		st = custos__error_set(err, CUSTOS_EINVAL,
+			"a received record answers a release (custos-log "
+			"receive --answers) or names its transfer");
+		goto fail;
 	}
 	*out = r;
 	return CUSTOS_OK;

@@ -49,8 +49,8 @@ static char *chain_problem(X509_STORE *store, X509 *signer,
 }
 
 /* The decoded certificates for these bytes (borrowed from the cache). */
-static STACK_OF(X509) *cert_set_get(custos__custody_sig_ctx *c, const unsigned char *cs,
-		long cs_len)
+static STACK_OF(X509) *cert_set_get(custos__custody_sig_ctx *c,
+		const unsigned char *cs, long cs_len)
 {
 	unsigned char h[32];
 	STACK_OF(X509) *certs = NULL;
@@ -113,8 +113,8 @@ void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
 	path = custos__custody_path(c->dir, rel);
 	if (path == NULL || custos__read_file_max(path, CUSTOS__PKI_FILE_MAX,
 			&data, &len, "signature", NULL) != CUSTOS_OK) {
-		custos__rec_fail(r, "record %" PRIu64 ": its signature file %s is "
-			"missing or unreadable", i, rel);
+		custos__rec_fail(r, "record %" PRIu64 ": its signature file %s "
+			"is missing or unreadable", i, rel);
 		goto done;
 	}
 	{
@@ -124,12 +124,12 @@ void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
 		custos__cms_signer_parts sd;
 
 		memset(&sd, 0, sizeof(sd));
-		if (custos__cms_split_certs(data, (long)len, &bare, &bare_len, &cs,
-				&cs_len, &sd) &&
+		if (custos__cms_split_certs(data, (long)len, &bare,
+				&bare_len, &cs, &cs_len, &sd) &&
 		    (shared = cert_set_get(c, cs, cs_len)) != NULL &&
 		    sk_X509_num(shared) == 1 &&
-		    custos__cms_fast_verify(&sd, sk_X509_value(shared, 0), r->line,
-			    r->len)) {
+		    custos__cms_fast_verify(&sd, sk_X509_value(shared, 0),
+			    r->line, r->len)) {
 			free(bare);
 			signer = sk_X509_value(shared, 0);
 			goto have_signer;
@@ -154,16 +154,17 @@ void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
 		}
 	}
 	if (cms == NULL) {
-		custos__rec_fail(r, "record %" PRIu64 ": %s is not a CMS signature", i,
-			rel);
+		custos__rec_fail(r, "record %" PRIu64 ": %s is not a CMS "
+			"signature", i, rel);
 		goto done;
 	}
 	content = BIO_new_mem_buf(r->line, (int)r->len);
 	if (content == NULL || CMS_verify(cms, shared, NULL, content, NULL,
 			CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
-		custos__rec_fail(r, "record %" PRIu64 ": signature %s does not match "
-			"the record's bytes (the record was changed, or the "
-			"signature file belongs to another record)", i, rel);
+		custos__rec_fail(r, "record %" PRIu64 ": signature %s does not "
+			"match the record's bytes (the record was changed, or "
+			"the signature file belongs to another record)", i,
+			rel);
 		goto done;
 	}
 	signers = CMS_get0_signers(cms);
@@ -171,17 +172,17 @@ void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
 have_signer:
 	if (signer == NULL || X509_digest(signer, EVP_sha256(), md, &mdlen)
 			!= 1) {
-		custos__rec_fail(r, "record %" PRIu64 ": %s must have exactly one "
-			"signer", i, rel);
+		custos__rec_fail(r, "record %" PRIu64 ": %s must have exactly "
+			"one signer", i, rel);
 		goto done;
 	}
 	custos__custody_hex(fp, md);
 	if (strcmp(fp, r->cert) != 0) {
 		char *subj = custos__name_text(X509_get_subject_name(signer));
 
-		custos__rec_fail(r, "record %" PRIu64 ": signed by certificate %.16s... "
-			"(%s), not by its actor's certificate %.16s...", i, fp,
-			subj != NULL ? subj : "?", r->cert);
+		custos__rec_fail(r, "record %" PRIu64 ": signed by certificate "
+			"%.16s... (%s), not by its actor's certificate "
+			"%.16s...", i, fp, subj != NULL ? subj : "?", r->cert);
 		free(subj);
 		goto done;
 	}
@@ -213,12 +214,13 @@ have_signer:
 		goto done;
 	}
 	if (!custos__custody_parse_time(r->recorded_at, &t)) {
-		custos__rec_fail(r, "record %" PRIu64 ": recorded_at is not an RFC "
-			"3339 UTC time", i);
+		custos__rec_fail(r, "record %" PRIu64 ": recorded_at is not an "
+			"RFC 3339 UTC time", i);
 	} else if (X509_cmp_time(X509_get0_notBefore(signer), &t) > 0 ||
 		   X509_cmp_time(X509_get0_notAfter(signer), &t) < 0) {
-		custos__rec_fail(r, "record %" PRIu64 ": the signer's certificate was "
-			"not valid at the recorded time %s", i, r->recorded_at);
+		custos__rec_fail(r, "record %" PRIu64 ": the signer's "
+			"certificate was not valid at the recorded time %s", i,
+			r->recorded_at);
 	}
 done:
 	free(problem);

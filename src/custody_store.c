@@ -56,74 +56,43 @@ custos_status custos__read_text(char **out, size_t *len, const char *path,
 	return CUSTOS_OK;
 }
 
-/* ---- the compact tree state (a cache beside the log) ---- */
-
-static int state_read(const char *dir, custos_merkle_state *s)
+/* A log folder that holds a FIFO, device or folder where custos keeps a
+ * file is damaged, not a usage error: EINVAL from the file checks becomes
+ * EFORMAT, so that the tools exit 3 rather than 2. */
+custos_status custos__custody_hostile(custos_status st, custos_error *err)
 {
-	char *path = custos__custody_path(dir, STATE_NAME), *text = NULL, *p;
-	size_t len = 0;
-	unsigned long long size;
-	int ok = 0;
-
-	custos_merkle_state_init(s);
-	if (path == NULL || custos__read_text(&text, &len, path, 16384, "tree state",
-			NULL) != CUSTOS_OK)
-		goto done;
-	if (sscanf(text, "custos-tree-state 1\nsize %llu\n", &size) != 1)
-		goto done;
-	p = strchr(text, '\n');
-	p = p != NULL ? strchr(p + 1, '\n') : NULL;
-	s->size = size;
-	for (unsigned k = 0; k < 64 && p != NULL; k++) {
-		if (!(size & ((uint64_t)1 << k)))
-			continue;
-		for (int i = 0; i < 32; i++) {
-			unsigned int b;
-
-			if (sscanf(p + 1 + 2 * i, "%2x", &b) != 1)
-				goto done;
-			s->subtree[k][i] = (unsigned char)b;
-		}
-		p = strchr(p + 1, '\n');
+	if (st == CUSTOS_EINVAL) {
+		if (err != NULL)
+			err->status = CUSTOS_EFORMAT;
+		return CUSTOS_EFORMAT;
 	}
-	ok = p != NULL;
-done:
-	if (!ok)
-		custos_merkle_state_init(s);
-	free(path);
-	free(text);
-	return ok;
+	return st;
 }
 
-static void state_write(const char *dir, const custos_merkle_state *s)
+custos_status custos__custody_read_own(char **out, size_t *len,
+		const char *path, size_t max, const char *what,
+		custos_error *err)
 {
-	char buf[80 * 66], hx[HEX_SHA256];
-	char *path = custos__custody_path(dir, STATE_NAME);
-	char *tmp = custos__aprintf("%s/%s.part", dir, STATE_NAME);
-	size_t o;
-	int fd;
+	return custos__custody_hostile(custos__read_text(out, len, path, max,
+		what, err), err);
+}
 
-	o = (size_t)snprintf(buf, sizeof(buf), "custos-tree-state 1\nsize %"
-		PRIu64 "\n", s->size);
-	for (unsigned k = 0; k < 64; k++) {
-		if (!(s->size & ((uint64_t)1 << k)))
-			continue;
-		custos__custody_hex(hx, s->subtree[k]);
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\n", hx);
-	}
-	if (path == NULL || tmp == NULL)
-		goto done;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto done;
-	if (custos__write_all(fd, buf, o, "tree state", NULL) == CUSTOS_OK &&
-	    close(fd) == 0)
-		(void)rename(tmp, path);
-	else
-		(void)unlink(tmp);
-done:
-	free(path);
-	free(tmp);
+/* A folder of the log custos writes into: made if absent, and refused
+ * when it is a symlink or anything but a folder (lstat: never followed). */
+custos_status custos__custody_own_dir(const char *path, custos_error *err)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return custos__error_errno(err, errno, "cannot make %s", path);
+	if (lstat(path, &sb) != 0)
+		return custos__error_errno(err, errno, "cannot stat %s", path);
+	if (!S_ISDIR(sb.st_mode))
+		return custos__error_set(err, CUSTOS_EFORMAT,
+			"%s is %s, not a folder; custos writes only into its "
+			"own folders", path, S_ISLNK(sb.st_mode) ? "a symlink"
+			: "a file");
+	return CUSTOS_OK;
 }
 
 /* ---- reading the log ---- */
@@ -142,12 +111,12 @@ static custos_status read_log_locked(char **buf, size_t *len,
 	*buf = NULL;
 	if (path == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		st = custos__error_errno(err, errno,
-			"cannot open the custody log %s", path);
+	/* A FIFO or device in place of the log is refused before any read
+	 * (it would hang or never end). */
+	if ((st = custos__open_regular(&fd, path, "custody log", err)) !=
+			CUSTOS_OK) {
 		free(path);
-		return st;
+		return custos__custody_hostile(st, err);
 	}
 	while (lock && flock(fd, LOCK_SH) != 0 && errno == EINTR)
 		;
@@ -196,19 +165,40 @@ static custos_status read_log(char **buf, size_t *len, const char *dir,
 	return read_log_locked(buf, len, dir, 1, err);
 }
 
-/* Called by an append, which holds the exclusive lock already. */
-static custos_status rebuild_state(const char *dir, uint64_t lines,
+/*
+ * The tree of the first size bytes of the log open on fd, computed from
+ * the log itself.  Appends hold the exclusive lock already.  There is no
+ * cache: a tree state kept beside the log could only be checked against
+ * the log by hashing every line again, which is what this does.
+ */
+static custos_status tree_of_fd(int fd, uint64_t size,
 		custos_merkle_state *s, custos_error *err)
 {
 	char *buf;
-	size_t len, off = 0;
-	custos_status st;
+	size_t off = 0, got = 0;
 
 	custos_merkle_state_init(s);
-	if ((st = read_log_locked(&buf, &len, dir, 0, err)) != CUSTOS_OK)
-		return st;
-	while (off < len && s->size < lines) {
-		char *nl = memchr(buf + off, '\n', len - off);
+	if (size > CUSTOS_CUSTODY_LOG_MAX)
+		return custos__error_set(err, CUSTOS_ENOMEM,
+			"the log is larger than the %" PRIu64 " bytes custos "
+			"reads", CUSTOS_CUSTODY_LOG_MAX);
+	if ((buf = malloc((size_t)size + 1)) == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	while (got < size) {
+		ssize_t r = pread(fd, buf + got, (size_t)size - got,
+			(off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return custos__error_errno(err, r < 0 ? errno : EIO,
+				"cannot read the log");
+		}
+		got += (size_t)r;
+	}
+	while (off < got) {
+		char *nl = memchr(buf + off, '\n', got - off);
 		custos_merkle_hash leaf;
 
 		if (nl == NULL)
@@ -303,14 +293,15 @@ static custos_status read_tail(int fd, tail *t, custos_error *err)
 	custos__custody_sha256_hex(t->prev, start, (size_t)(end - start));
 	{
 		json_error_t je;
-		json_t *r = json_loadb(start, (size_t)(end - start - 1), 0, &je);
+		json_t *r = json_loadb(start, (size_t)(end - start - 1),
+			JSON_REJECT_DUPLICATES, &je);
 		json_t *seq = json_object_get(r, "seq");
 
 		if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
 			json_decref(r);
 			st = custos__error_set(err, CUSTOS_EFORMAT,
 				"the last record of the log is damaged (no "
-				"seq); run custos-log verify");
+				"single seq); run custos-log verify");
 			goto done;
 		}
 		t->next_seq = (uint64_t)json_integer_value(seq) + 1;
@@ -342,16 +333,11 @@ static custos_status quarantine_file(char **qname, const char *dir,
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (mkdir(qdir, 0755) != 0 && errno != EEXIST) {
-		st = custos__error_errno(err, errno, "cannot make %s", qdir);
+	if ((st = custos__custody_own_dir(qdir, err)) != CUSTOS_OK)
 		goto done;
-	}
 	if (move_from != NULL) {
-		if (rename(move_from, path) != 0)
-			st = custos__error_errno(err, errno,
-				"cannot move %s to %s", move_from, path);
-		else
-			st = custos__fsync_parent(path, err);
+		/* Moves the file or link itself; never replaces. */
+		st = custos__commit_noreplace(move_from, path, err);
 	} else {
 		st = custos__write_file_atomic(path, data, len, err);
 	}
@@ -368,11 +354,9 @@ done:
 
 /* Append record r (seq and prev set here) under the lock held on fd. */
 static custos_status append_locked(int fd, const char *dir, json_t *r,
-		custos__custody_actor *a, tail *t, custos_merkle_state *ms,
-		custos_error *err)
+		custos__custody_actor *a, tail *t, custos_error *err)
 {
 	char *text = NULL, *line = NULL, *rel = NULL, *sigpath = NULL;
-	custos_merkle_hash leaf;
 	size_t len = 0;
 	ssize_t w;
 	custos_status st;
@@ -398,6 +382,17 @@ static custos_status append_locked(int fd, const char *dir, json_t *r,
 	}
 	memcpy(line, text, len - 1);
 	line[len - 1] = '\n';
+	{
+		/* Never written through a planted symlink to elsewhere. */
+		char *sdir = custos__custody_path(dir, "sig");
+
+		st = sdir != NULL ? custos__custody_own_dir(sdir, err)
+			: custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		free(sdir);
+		if (st != CUSTOS_OK)
+			goto done;
+	}
 	if (custos__path_exists(sigpath)) {
 		/* Left by an append that died before its line was written. */
 		char *q = NULL;
@@ -425,9 +420,6 @@ static custos_status append_locked(int fd, const char *dir, json_t *r,
 		st = custos__error_errno(err, errno, "cannot sync the log");
 		goto done;
 	}
-	custos_merkle_leaf_hash(leaf, line, len);
-	if (ms->size == t->next_seq)
-		(void)custos_merkle_state_append(ms, leaf, NULL);
 	t->size += len;
 	t->next_seq++;
 	custos__custody_sha256_hex(t->prev, line, len);
@@ -441,8 +433,8 @@ done:
 }
 
 /* Quarantine a torn last line and append the recovery record. */
-static custos_status recover_locked(int fd, const char *dir, custos__custody_actor *a,
-		tail *t, custos_merkle_state *ms, custos_error *err)
+static custos_status recover_locked(int fd, const char *dir,
+		custos__custody_actor *a, tail *t, custos_error *err)
 {
 	unsigned char *buf;
 	char hx[HEX_SHA256], *q = NULL, *fields = NULL;
@@ -495,8 +487,9 @@ static custos_status recover_locked(int fd, const char *dir, custos__custody_act
 	t->torn_len = 0;
 	if (fields == NULL)
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	else if ((st = custos__custody_build_record(&r, &ev, a, err)) == CUSTOS_OK)
-		st = append_locked(fd, dir, r, a, t, ms, err);
+	else if ((st = custos__custody_build_record(&r, &ev, a, err)) ==
+			CUSTOS_OK)
+		st = append_locked(fd, dir, r, a, t, err);
 	json_decref(r);
 	free(fields);
 	free(q);
@@ -512,13 +505,35 @@ static custos_status open_locked(int *out, const char *dir, int create,
 	*out = -1;
 	if (path == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC |
-		(create ? O_CREAT | O_EXCL : 0), 0644);
+	/* Written only as a regular file in the log folder itself: never
+	 * through a symlink, never a FIFO (O_NONBLOCK, then fstat). */
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+		O_NONBLOCK | O_NOCTTY | (create ? O_CREAT | O_EXCL : 0), 0644);
 	if (fd < 0) {
-		custos_status st = custos__error_errno(err, errno,
-			"cannot open the custody log %s", path);
+		custos_status st = errno == ELOOP
+			? custos__error_set(err, CUSTOS_EFORMAT,
+				"the custody log %s is a symlink; custos "
+				"writes only to its own files", path)
+			: custos__error_errno(err, errno,
+				"cannot open the custody log %s", path);
 		free(path);
 		return st;
+	}
+	{
+		struct stat sb;
+		int fl;
+
+		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    (fl = fcntl(fd, F_GETFL)) < 0 ||
+		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+			custos_status st = custos__error_set(err,
+				CUSTOS_EFORMAT, "the custody log %s is not "
+				"a regular file; refusing to use it", path);
+
+			close(fd);
+			free(path);
+			return st;
+		}
 	}
 	free(path);
 	while (flock(fd, LOCK_EX) != 0) {
@@ -552,7 +567,8 @@ custos_status custos__custody_append_event(uint64_t *seq, char **root_b64,
 		return custos__error_set(err, CUSTOS_EINVAL, "no log folder");
 	if ((st = custos__custody_actor_load(&a, actor, err)) != CUSTOS_OK)
 		return st;
-	if (!recover_only && (st = custos__custody_build_record(&r, ev, &a, err)) != CUSTOS_OK)
+	if (!recover_only && (st = custos__custody_build_record(&r, ev, &a,
+			err)) != CUSTOS_OK)
 		goto done;
 	if ((st = open_locked(&fd, dir, create, err)) != CUSTOS_OK ||
 	    (st = read_tail(fd, &t, err)) != CUSTOS_OK)
@@ -577,23 +593,18 @@ custos_status custos__custody_append_event(uint64_t *seq, char **root_b64,
 			"a log has one genesis record, its first");
 		goto done;
 	}
-	if (!state_read(dir, &ms) || ms.size != t.next_seq) {
-		if ((st = rebuild_state(dir, t.next_seq, &ms, err)) !=
-				CUSTOS_OK)
-			goto done;
-	}
 	if (recovered != NULL)
 		*recovered = t.torn_len != 0;
-	if ((st = recover_locked(fd, dir, &a, &t, &ms, err)) != CUSTOS_OK)
+	if ((st = recover_locked(fd, dir, &a, &t, err)) != CUSTOS_OK)
 		goto done;
-	if (r != NULL && (st = append_locked(fd, dir, r, &a, &t, &ms, err)) !=
+	if (r != NULL && (st = append_locked(fd, dir, r, &a, &t, err)) !=
 			CUSTOS_OK)
 		goto done;
-	if (ms.size == t.next_seq)
-		state_write(dir, &ms);
 	if (seq != NULL)
 		*seq = t.next_seq - 1;
 	if (root_b64 != NULL) {
+		if ((st = tree_of_fd(fd, t.size, &ms, err)) != CUSTOS_OK)
+			goto done;
 		custos_merkle_state_root(&ms, root);
 		*root_b64 = custos__b64_encode(root, sizeof(root));
 	}
@@ -609,15 +620,16 @@ custos_status custos_custody_append(uint64_t *seq, char **root_b64,
 		const char *dir, const custos_custody_event *ev,
 		const custos_custody_actor_options *actor, custos_error *err)
 {
-	return custos__custody_append_event(seq, root_b64, dir, ev, actor, 0, 0, NULL, err);
+	return custos__custody_append_event(seq, root_b64, dir, ev, actor, 0,
+		0, NULL, err);
 }
 
 custos_status custos_custody_recover(int *recovered, const char *dir,
 		const custos_custody_actor_options *actor, custos_error *err)
 {
 	int rec = 0;
-	custos_status st = custos__custody_append_event(NULL, NULL, dir, NULL, actor, 0, 1, &rec,
-		err);
+	custos_status st = custos__custody_append_event(NULL, NULL, dir, NULL,
+		actor, 0, 1, &rec, err);
 
 	if (recovered != NULL)
 		*recovered = rec;
@@ -634,8 +646,8 @@ void custos__custody_loaded_free(custos__custody_loaded *L)
 	memset(L, 0, sizeof(*L));
 }
 
-custos_status custos__custody_load_lines(custos__custody_loaded *L, const char *dir,
-		custos_error *err)
+custos_status custos__custody_load_lines(custos__custody_loaded *L,
+		const char *dir, custos_error *err)
 {
 	size_t off = 0, cap;
 	custos_status st;
@@ -666,4 +678,13 @@ custos_status custos__custody_load_lines(custos__custody_loaded *L, const char *
 		off = (size_t)(nl - L->buf) + 1;
 	}
 	return CUSTOS_OK;
+}
+
+custos_status custos_custody_read_log(char **buf, size_t *len,
+		const char *dir, custos_error *err)
+{
+	if (buf == NULL || len == NULL || dir == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"custos_custody_read_log: NULL argument");
+	return read_log(buf, len, dir, err);
 }

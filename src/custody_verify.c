@@ -66,24 +66,30 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 	custos_merkle_leaf_hash(L->leaves[i], r->line, r->len);
 	r->seq = -1;
 	if (r->len > CUSTOS_CUSTODY_LINE_MAX) {
-		custos__rec_fail(r, "line %" PRIu64 " is %zu bytes long; the most is "
-			"%u", i, r->len, CUSTOS_CUSTODY_LINE_MAX);
+		custos__rec_fail(r, "line %" PRIu64 " is %zu bytes long; the "
+			"most is %u", i, r->len, CUSTOS_CUSTODY_LINE_MAX);
 		return;
 	}
 	j = json_loadb(r->line, r->len - 1, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(j)) {
-		custos__rec_fail(r, "line %" PRIu64 " is not a JSON object (%s at "
-			"column %d): the record was changed or damaged", i,
-			j == NULL ? je.text : "another JSON value",
-			j == NULL ? je.column : 0);
+		char why[sizeof(je.text) * 4];
+
+		/* jansson's message may quote the line's bytes. */
+		custos__safe_text(why, sizeof(why), j == NULL ? je.text
+			: "another JSON value", strlen(j == NULL ? je.text
+			: "another JSON value"));
+		custos__rec_fail(r, "line %" PRIu64 " is not a JSON object "
+			"(%s at column %d): the record was changed or "
+			"damaged", i, why, j == NULL ? je.column : 0);
 		json_decref(j);
 		return;
 	}
 	again = custos__json_canonical(j);
 	if (again == NULL || strlen(again) != r->len - 1 ||
 	    memcmp(again, r->line, r->len - 1) != 0 || custos__json_has_real(j))
-		custos__rec_fail(r, "line %" PRIu64 " is not in canonical form (sorted "
-			"keys, no whitespace, no floats): it was edited", i);
+		custos__rec_fail(r, "line %" PRIu64 " is not in canonical form "
+			"(sorted keys, no whitespace, no floats): it was "
+			"edited", i);
 	free(again);
 	seq = json_object_get(j, "seq");
 	if (json_is_integer(seq))
@@ -96,14 +102,15 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 		json_object_get(j, "recorded_at"));
 	if (json_integer_value(json_object_get(j, "v")) !=
 			CUSTOS_CUSTODY_FORMAT)
-		custos__rec_fail(r, "record %" PRIu64 " has format version other than "
-			"%d", i, CUSTOS_CUSTODY_FORMAT);
+		custos__rec_fail(r, "record %" PRIu64 " has format version "
+			"other than %d", i, CUSTOS_CUSTODY_FORMAT);
 	else if (r->seq < 0 || r->prev[0] == '\0' || r->type[0] == '\0' ||
 		 r->cert[0] == '\0')
-		custos__rec_fail(r, "record %" PRIu64 " lacks seq, prev, type or "
-			"actor.cert_sha256", i);
+		custos__rec_fail(r, "record %" PRIu64 " lacks seq, prev, type "
+			"or actor.cert_sha256", i);
 	else if (!custos_custody_type_known(r->type))
-		custos__rec_fail(r, "record %" PRIu64 " has an unknown type", i);
+		custos__rec_fail(r, "record %" PRIu64 " has an unknown type",
+			i);
 	{
 		/* A cross-border receipt names the bundle it came in. */
 		json_t *t = json_object_get(j, "transfer");
@@ -210,8 +217,8 @@ custos_status custos__custody_read_vkey(char **vkey, const char *path,
 		custos_error *err)
 {
 	size_t len = 0;
-	custos_status st = custos__read_text(vkey, &len, path, 4096, "verifier key",
-		err);
+	custos_status st = custos__read_text(vkey, &len, path, 4096,
+		"verifier key", err);
 
 	if (st != CUSTOS_OK)
 		return st;
@@ -219,6 +226,14 @@ custos_status custos__custody_read_vkey(char **vkey, const char *path,
 			   (*vkey)[len - 1] == '\r' ||
 			   (*vkey)[len - 1] == ' '))
 		(*vkey)[--len] = '\0';
+	/* One key, one line: a second line is never taken instead. */
+	if (strlen(*vkey) != len || strpbrk(*vkey, "\r\n") != NULL) {
+		free(*vkey);
+		*vkey = NULL;
+		return custos__error_set(err, CUSTOS_EFORMAT,
+			"verifier key %s holds more than one line; give one "
+			"key", path);
+	}
 	return CUSTOS_OK;
 }
 
@@ -231,7 +246,8 @@ static custos_status genesis_info(json_t **out, const custos__custody_loaded *L,
 	if (L->n == 0)
 		return custos__error_set(err, CUSTOS_EFORMAT,
 			"the custody log is empty");
-	*out = json_loadb(L->recs[0].line, L->recs[0].len - 1, 0, &je);
+	*out = json_loadb(L->recs[0].line, L->recs[0].len - 1,
+		JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -254,30 +270,33 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 		return custos__trust_store(store, o->trust, o->trust_count,
 			err);
 	json_array_foreach(json_object_get(genesis, "trust"), i, e) {
-		const char *file = json_string_value(json_object_get(e, "file"));
+		const char *file = json_string_value(json_object_get(e,
+			"file"));
 		const char *want = json_string_value(json_object_get(e,
 			"sha256"));
-		char hx[HEX_SHA256], *data = NULL;
+		char hx[HEX_SHA256], *data = NULL, safe[160];
 		size_t len = 0;
 
 		if (n == 64 || file == NULL || want == NULL ||
 		    strncmp(file, "keys/", 5) != 0 || strstr(file, "..") ||
 		    strchr(file + 5, '/') != NULL)
 			continue;
+		custos__safe_text(safe, sizeof(safe), file, strlen(file));
 		owned[n] = custos__custody_path(dir, file);
-		if (owned[n] == NULL || custos__read_text(&data, &len, owned[n],
-				CUSTOS__PKI_FILE_MAX, "CA", NULL) != CUSTOS_OK) {
-			custos__vfail(v, "the pinned CA certificate %s is missing",
-				file);
+		if (owned[n] == NULL || custos__read_text(&data, &len,
+				owned[n], CUSTOS__PKI_FILE_MAX, "CA", NULL)
+				!= CUSTOS_OK) {
+			custos__vfail(v, "the pinned CA certificate %s is "
+				"missing or not a file", safe);
 			free(owned[n]);
 			continue;
 		}
 		custos__custody_sha256_hex(hx, data, len);
 		free(data);
 		if (strcmp(hx, want) != 0) {
-			custos__vfail(v, "the CA certificate %s was replaced: its "
-				"SHA-256 is not the one pinned in the genesis "
-				"record", file);
+			custos__vfail(v, "the CA certificate %s was replaced: "
+				"its SHA-256 is not the one pinned in the "
+				"genesis record", safe);
 			free(owned[n]);
 			continue;
 		}
@@ -286,8 +305,8 @@ static custos_status build_store(X509_STORE **store, const char *dir,
 	}
 	if (n == 0) {
 		*store = NULL;
-		custos__vfail(v, "no trusted CA: the genesis record pins none and no "
-			"--trust was given; record signatures cannot be "
+		custos__vfail(v, "no trusted CA: the genesis record pins none "
+			"and no --trust was given; record signatures cannot be "
 			"checked");
 		return CUSTOS_OK;
 	}
@@ -310,9 +329,9 @@ static void check_chain_order(custos_custody_verification *v,
 			if (i > 0 && (uint64_t)r->seq == i - 1 &&
 			    r->len == L->recs[i - 1].len &&
 			    memcmp(r->line, L->recs[i - 1].line, r->len) == 0)
-				custos__vfail(v, "line %" PRIu64 " repeats record %"
-					PRId64 ": a duplicated line", i,
-					r->seq);
+				custos__vfail(v, "line %" PRIu64 " repeats "
+					"record %" PRId64 ": a duplicated line",
+					i, r->seq);
 			else if ((uint64_t)r->seq > i) {
 				uint64_t k;
 
@@ -320,32 +339,34 @@ static void check_chain_order(custos_custody_verification *v,
 					if (L->recs[k].seq == (int64_t)i)
 						break;
 				if (k < L->n)
-					custos__vfail(v, "line %" PRIu64 " holds record "
-						"%" PRId64 " and record %" PRIu64
-						" is at line %" PRIu64 ": the "
-						"lines were reordered", i,
-						r->seq, i, k);
+					custos__vfail(v, "line %" PRIu64 " "
+						"holds record %" PRId64 " and "
+						"record %" PRIu64 " is at line "
+						"%" PRIu64 ": the lines were "
+						"reordered", i, r->seq, i, k);
 				else if ((uint64_t)r->seq == i + 1)
-					custos__vfail(v, "line %" PRIu64 " holds record "
-						"%" PRId64 ": record %" PRIu64
-						" was deleted", i, r->seq, i);
+					custos__vfail(v, "line %" PRIu64 " "
+						"holds record %" PRId64 ": "
+						"record %" PRIu64 " was "
+						"deleted", i, r->seq, i);
 				else
-					custos__vfail(v, "line %" PRIu64 " holds record "
-						"%" PRId64 ": records %" PRIu64
-						" to %" PRId64 " were deleted",
-						i, r->seq, i, r->seq - 1);
+					custos__vfail(v, "line %" PRIu64 " "
+						"holds record %" PRId64 ": "
+						"records %" PRIu64 " to %"
+						PRId64 " were deleted", i,
+						r->seq, i, r->seq - 1);
 			}
 			else
-				custos__vfail(v, "line %" PRIu64 " holds record %"
-					PRId64 ": the lines were reordered or "
-					"duplicated", i, r->seq);
+				custos__vfail(v, "line %" PRIu64 " holds "
+					"record %" PRId64 ": the lines were "
+					"reordered or duplicated", i, r->seq);
 			continue;
 		}
 		if (strcmp(r->prev, i == 0 ? empty : L->recs[i - 1].hash) != 0)
-			custos__vfail(v, "record %" PRIu64 ": prev is not the SHA-256 "
-				"of line %" PRIu64 " (that line was changed, "
-				"or a line was removed or inserted before "
-				"it)", i, i == 0 ? 0 : i - 1);
+			custos__vfail(v, "record %" PRIu64 ": prev is not the "
+				"SHA-256 of line %" PRIu64 " (that line was "
+				"changed, or a line was removed or inserted "
+				"before it)", i, i == 0 ? 0 : i - 1);
 		if ((i == 0) != (strcmp(r->type, "genesis") == 0))
 			custos__vfail(v, "record %" PRIu64 ": %s", i, i == 0
 				? "the first record is not the genesis record"
@@ -367,21 +388,22 @@ static void check_transfers(custos_custody_verification *v,
 			continue;
 		if (!r->has_answers || r->ans_seq < 0 ||
 		    (uint64_t)r->ans_seq >= i) {
-			custos__vfail(v, "record %" PRIu64 " (received) answers no "
-				"earlier released record", i);
+			custos__vfail(v, "record %" PRIu64 " (received) "
+				"answers no earlier released record", i);
 			continue;
 		}
 		a = &L->recs[r->ans_seq];
 		if (strcmp(a->type, "released") != 0)
-			custos__vfail(v, "record %" PRIu64 " (received) answers record "
-				"%" PRId64 ", which is %s, not a release: a "
-				"receive with no matching release", i,
-				r->ans_seq, custos_custody_type_known(a->type)
-				? a->type : "not a valid record");
+			custos__vfail(v, "record %" PRIu64 " (received) "
+				"answers record %" PRId64 ", which is %s, not "
+				"a release: a receive with no matching release",
+				i, r->ans_seq, custos_custody_type_known(
+					a->type) ? a->type
+					: "not a valid record");
 		else if (strcmp(a->hash, r->ans_hash) != 0)
-			custos__vfail(v, "record %" PRIu64 " (received) answers record "
-				"%" PRId64 " but names another SHA-256 for it",
-				i, r->ans_seq);
+			custos__vfail(v, "record %" PRIu64 " (received) "
+				"answers record %" PRId64 " but names another "
+				"SHA-256 for it", i, r->ans_seq);
 	}
 }
 
@@ -443,8 +465,10 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 	v = calloc(1, sizeof(*v));
 	c = calloc(1, sizeof(*c));
 	if (v == NULL || c == NULL ||
-	    (v->problems = calloc(CUSTODY_MAX_PROBLEMS, sizeof(char *))) == NULL ||
-	    (v->notes = calloc(CUSTODY_MAX_PROBLEMS, sizeof(char *))) == NULL) {
+	    (v->problems = calloc(CUSTODY_MAX_PROBLEMS,
+		    sizeof(char *))) == NULL ||
+	    (v->notes = calloc(CUSTODY_MAX_PROBLEMS, sizeof(char *))) ==
+		    NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -453,10 +477,12 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 	/* The log key: the one the verifier trusts, else keys/log.vkey. */
 	vkey_path = custos__custody_path(dir, "keys/log.vkey");
 	if (vkey_path == NULL ||
-	    (st = custos__custody_read_vkey(&log_vkey, vkey_path, err)) != CUSTOS_OK)
+	    (st = custos__custody_hostile(custos__custody_read_vkey(&log_vkey,
+		    vkey_path, err), err)) != CUSTOS_OK)
 		goto fail;
 	if (opts->vkey_path != NULL) {
-		if ((st = custos__custody_read_vkey(&vkey, opts->vkey_path, err)) != CUSTOS_OK)
+		if ((st = custos__custody_read_vkey(&vkey, opts->vkey_path,
+				err)) != CUSTOS_OK)
 			goto fail;
 	} else if ((vkey = custos__strdup(log_vkey)) == NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
@@ -474,13 +500,13 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 			goto fail;
 		}
 		if (gk == NULL || strcmp(gk, vkey) != 0)
-			custos__vfail(v, "wrong log key: the genesis record names a "
-				"different log key than %s",
+			custos__vfail(v, "wrong log key: the genesis record "
+				"names a different log key than %s",
 				opts->vkey_path != NULL ? "the one you trust"
 					: "keys/log.vkey");
 		else if (strcmp(log_vkey, vkey) != 0)
-			custos__vfail(v, "wrong log key: keys/log.vkey is not the "
-				"log key of the genesis record");
+			custos__vfail(v, "wrong log key: keys/log.vkey is not "
+				"the log key of the genesis record");
 	}
 	if ((st = build_store(&c->store, dir, genesis, opts, v, owned,
 			&owned_n, err)) != CUSTOS_OK)
@@ -521,16 +547,16 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 		json_string_value(json_object_get(genesis, "origin")), opts, v);
 	custos__custody_check_checkpoints(v, cps, ncp, &L);
 	if (opts->trust_count > 0)
-		custos__custody_check_checkpoint_tsrs(v, dir, cps, ncp, opts->trust,
-			opts->trust_count);
+		custos__custody_check_checkpoint_tsrs(v, dir, cps, ncp,
+				opts->trust, opts->trust_count);
 	else
 		custos__custody_check_checkpoint_tsrs(v, dir, cps, ncp,
 			(const char *const *)owned, owned_n);
 	v->checkpoints = ncp;
 	if (L.torn > 0)
-		custos__vfail(v, "torn last line: %" PRIu64 " bytes after the last LF "
-			"(an interrupted append); custos-log recover moves it "
-			"to quarantine/", L.torn);
+		custos__vfail(v, "torn last line: %" PRIu64 " bytes after the "
+			"last LF (an interrupted append); custos-log recover "
+			"moves it to quarantine/", L.torn);
 	orphan_notes(v, dir, L.n);
 	v->records = L.n;
 	custos_merkle_root(root, L.leaves, L.n);
@@ -608,8 +634,8 @@ void custos_custody_verification_free(custos_custody_verification *v)
 
 /* Load, parse and chain-check the log (no signatures); the first problem
  * refuses.  *genesis gets the genesis record. */
-custos_status custos__custody_load_checked(custos__custody_loaded *L, json_t **genesis,
-		const char *dir, custos_error *err)
+custos_status custos__custody_load_checked(custos__custody_loaded *L,
+		json_t **genesis, const char *dir, custos_error *err)
 {
 	custos_custody_verification v;
 	char *probs[CUSTODY_MAX_PROBLEMS], *notes[CUSTODY_MAX_PROBLEMS];
@@ -637,7 +663,8 @@ custos_status custos__custody_load_checked(custos__custody_loaded *L, json_t **g
 			custos__vfail(&v, "%s", L->recs[i].problem);
 	check_chain_order(&v, L);
 	if (L->torn > 0)
-		custos__vfail(&v, "the log ends in a torn line (custos-log recover)");
+		custos__vfail(&v, "the log ends in a torn line (custos-log "
+			"recover)");
 	if (v.problem_total == 0 &&
 	    (st = genesis_info(genesis, L, err)) != CUSTOS_OK) {
 		custos__custody_loaded_free(L);

@@ -7,7 +7,9 @@
 #include "custody_private.h"
 
 
-const char custos__custody_verify_md[] =
+/* One string per section: ISO C promises string literals of 4095 bytes
+ * only. */
+const char *const custos__custody_verify_md[] = {
 "# How to verify this custody log\n"
 "\n"
 "This folder is a custody log written by custos-log.  Everything below can\n"
@@ -36,6 +38,7 @@ const char custos__custody_verify_md[] =
 "\n"
 "Hash the bytes as stored.  Never re-format a record before hashing it.\n"
 "\n"
+,
 "## 1. The chain\n"
 "\n"
 "1. The file ends in LF.  A last line without LF is a torn append.\n"
@@ -49,6 +52,7 @@ const char custos__custody_verify_md[] =
 "4. Line 0 is the `genesis` record: its `log_key` must equal the vkey you\n"
 "   trust, and its `trust` lists the files in keys/ with their SHA-256.\n"
 "\n"
+,
 "## 2. The Merkle tree (RFC 6962)\n"
 "\n"
 "The leaf hash of line N is SHA-256(0x00 || line N with its LF).  An inner\n"
@@ -57,6 +61,7 @@ const char custos__custody_verify_md[] =
 "smaller than n, and hash the head of the first k leaves with the head of\n"
 "the remaining n-k.\n"
 "\n"
+,
 "## 3. Checkpoints (C2SP tlog-checkpoint, signed note)\n"
 "\n"
 "A checkpoint note is the text\n"
@@ -66,19 +71,39 @@ const char custos__custody_verify_md[] =
 "then an empty line, then signature lines\n"
 "`— <key name> <base64(4-byte key id || 64-byte Ed25519 signature)>`.\n"
 "The key id is the first 4 bytes of SHA-256(name || 0x0A || 0x01 ||\n"
-"public key).  Check the signature over the text (the first three lines\n"
-"with their LFs):\n"
+"public key), the middle part of keys/log.vkey in hex.  Other lines may\n"
+"follow (witness cosignatures, other keys): use only the lines with the\n"
+"log key's name and key id, and reject the note if any of them fails.\n"
+"Check each over the text (the first three lines with their LFs).  Run\n"
+"this from inside the log folder; it writes only into a fresh temporary\n"
+"folder, never into the evidence:\n"
 "\n"
-"    head -n 3 checkpoints/N.note > text\n"
-"    tail -n 1 checkpoints/N.note | cut -d' ' -f3 | base64 -d | tail -c 64 > sig\n"
-"    openssl pkeyutl -verify -pubin -inkey keys/log.pub.pem -rawin \\\n"
-"        -in text -sigfile sig\n"
+"    N=1    # the checkpoint to check: checkpoints/N.note\n"
+"    T=$(mktemp -d) && NOTE=checkpoints/$N.note && VKEY=$(cat keys/log.vkey)\n"
+"    NAME=${VKEY%%+*} && ID=${VKEY#*+} && ID=${ID%%+*}\n"
+"    head -n 3 \"$NOTE\" > \"$T/text\"\n"
+"    sed -n '5,$p' \"$NOTE\" | grep \"^\xe2\x80\x94 $NAME \" |"
+" cut -d' ' -f3 |\n"
+"    while read -r b64; do\n"
+"        printf '%s' \"$b64\" | base64 -d > \"$T/blob\"\n"
+"        [ \"$(head -c 4 \"$T/blob\" | od -An -tx1 | tr -d ' \\n')\""
+" = \"$ID\" ] ||\n"
+"            continue\n"
+"        tail -c 64 \"$T/blob\" > \"$T/sig\"\n"
+"        openssl pkeyutl -verify -pubin -inkey keys/log.pub.pem -rawin \\\n"
+"            -in \"$T/text\" -sigfile \"$T/sig\" || exit 1\n"
+"    done; ok=$?\n"
+"    rm -r \"$T\"\n"
+"    [ \"$ok\" -eq 0 ] || { echo \"checkpoint $N: REJECTED\"; false; }\n"
 "\n"
+"Exactly one `Signature Verified Successfully` per log-key line, and no\n"
+"`REJECTED`, means the checkpoint is signed by the log key.\n"
 "Then N must not exceed the number of lines (else the log was truncated),\n"
 "the origin must be the genesis `origin`, and the tree head of the first N\n"
 "lines must equal the checkpoint's.  Two checkpoints that are both signed\n"
 "but do not describe the same history are a fork.\n"
 "\n"
+,
 "## 4. Record signatures\n"
 "\n"
 "For each line N, write the line (with LF) to a file and check\n"
@@ -90,10 +115,13 @@ const char custos__custody_verify_md[] =
 "(`openssl x509 -in signer.pem -outform DER | sha256sum`) is the record's\n"
 "`actor.cert_sha256`.\n"
 "\n"
+,
 "## 5. Transfers\n"
 "\n"
 "Every `received` record has `answers` = {seq, sha256}: record `seq` must\n"
 "be an earlier `released` record whose line has that SHA-256.  A receipt of\n"
 "evidence from another state's log has instead `transfer` = {bundle_id,\n"
 "transfer_manifest_sha256}: the release is in the sender's log, and the\n"
-"SHA-256 (64 hex digits) names the signed transfer manifest it came with.\n";
+"SHA-256 (64 hex digits) names the signed transfer manifest it came with.\n",
+	NULL
+};

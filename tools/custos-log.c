@@ -17,12 +17,12 @@
 
 #define TOOL "custos-log"
 #define MAX_LIST 64
-#define PROOF_MAX (1u << 20)
 
 static const char exit_text[] =
 	"Exit status: 0 done (verify, check-proof: every check passed); 1 a\n"
 	"check failed (the log, a signature, a checkpoint or a proof does not\n"
-	"verify); 2 usage error; 3 failure (I/O, missing file, existing log).\n";
+	"verify); 2 usage error; 3 failure (I/O, missing file, existing "
+	"log).\n";
 
 static void print_main_help(void)
 {
@@ -30,15 +30,18 @@ static void print_main_help(void)
 		"Keep a tamper-evident chain-of-custody log.\n\n"
 		"Commands:\n"
 		"  init DIR --origin NAME -k KEY -c CERT   make a log\n"
-		"  record DIR --type TYPE --item ID -k KEY -c CERT   any event\n"
+		"  record DIR --type TYPE --item ID -k KEY -c CERT"
+		"   any event\n"
 		"  release DIR --item ID --to WHOM -k KEY -c CERT   hand over\n"
 		"  receive DIR --answers SEQ -k KEY -c CERT   take over\n"
 		"  show DIR [--item ID] [--json]        the timeline\n"
-		"  verify DIR [--trust CA.pem] [--checkpoint FILE] [--vkey FILE]\n"
+		"  verify DIR [--trust CA.pem] [--checkpoint FILE]"
+		" [--vkey FILE]\n"
 		"  checkpoint DIR [--log-key FILE] [--tsa URL]\n"
 		"  prove DIR --seq N | --from A --to B   write a proof\n"
 		"  check-proof PROOF --vkey FILE        check a proof alone\n"
-		"  recover DIR -k KEY -c CERT           quarantine a torn line\n\n"
+		"  recover DIR -k KEY -c CERT"
+		"           quarantine a torn line\n\n"
 		"'%s COMMAND --help' lists the options.\n\n%s", TOOL, TOOL,
 		exit_text);
 }
@@ -157,7 +160,8 @@ typedef struct args {
 static int add(const char **list, size_t *n, const char *v, const char *opt)
 {
 	if (*n == MAX_LIST) {
-		cli_usage_error(TOOL, "too many %s (at most %d)", opt, MAX_LIST);
+		cli_usage_error(TOOL, "too many %s (at most %d)", opt,
+			MAX_LIST);
 		return 0;
 	}
 	list[(*n)++] = v;
@@ -192,8 +196,8 @@ static int parse(args *a, int argc, char **argv)
 		case OPT_PASS_FILE: a->pass.file = optarg; break;
 		case OPT_PASS_FD:
 			if (!passphrase_parse_fd(optarg, &a->pass.fd)) {
-				cli_usage_error(TOOL, "bad --passphrase-fd '%s'",
-					optarg);
+				cli_usage_error(TOOL,
+					"bad --passphrase-fd '%s'", optarg);
 				ok = 0;
 			}
 			break;
@@ -214,7 +218,8 @@ static int parse(args *a, int argc, char **argv)
 		case OPT_FIELD:
 			if (strchr(optarg, '=') == NULL ||
 			    optarg[0] == '=') {
-				cli_usage_error(TOOL, "--field needs KEY=VALUE");
+				cli_usage_error(TOOL,
+					"--field needs KEY=VALUE");
 				ok = 0;
 			} else {
 				ok = add(a->field, &a->field_n, optarg,
@@ -262,7 +267,8 @@ static int parse(args *a, int argc, char **argv)
 			ok = a->have_from = cli_parse_uint(optarg, ULONG_MAX,
 				&a->from);
 			if (!ok)
-				cli_usage_error(TOOL, "bad --from '%s'", optarg);
+				cli_usage_error(TOOL, "bad --from '%s'",
+					optarg);
 			break;
 		case 'o': a->output = optarg; break;
 		case OPT_THREADS:
@@ -479,51 +485,6 @@ static int cmd_release(args *a)
 	return recorded(st, &err, a, "released", seq, root);
 }
 
-/* Read the whole log (bounded), for show. */
-static char *read_log(const char *dir, size_t *len)
-{
-	char *path = NULL, *buf = NULL;
-	FILE *fp;
-	size_t cap = 0, n = 0;
-
-	if (asprintf(&path, "%s/log.jsonl", dir) < 0)
-		return NULL;
-	fp = fopen(path, "rb");
-	free(path);
-	if (fp == NULL)
-		return NULL;
-	for (;;) {
-		size_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap >= CUSTOS_CUSTODY_LOG_MAX) {
-				free(buf);
-				fclose(fp);
-				errno = EFBIG;
-				return NULL;
-			}
-			cap = cap == 0 ? 1 << 16 : cap * 2;
-			nb = realloc(buf, cap + 1);
-			if (nb == NULL) {
-				free(buf);
-				fclose(fp);
-				return NULL;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, fp);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static int cmd_receive(args *a)
 {
 	custos_custody_receipt rc;
@@ -557,9 +518,21 @@ static int cmd_receive(args *a)
 	return recorded(st, &err, a, "received", seq, root);
 }
 
+
+/* Untrusted text from the log, escaped by the library (every byte that is
+ * not printable ASCII as \xNN, whole). */
+static void put_n(const char *s, size_t len)
+{
+	char *safe = NULL;
+
+	if (custos_custody_safe_text(&safe, s, len) == CUSTOS_OK)
+		fputs(safe, stdout);
+	free(safe);
+}
+
 static void put(const char *s)
 {
-	cli_fputs_safe(s != NULL ? s : "", stdout);
+	put_n(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
 static int has_item(json_t *r, const char *id)
@@ -580,11 +553,14 @@ static int cmd_show(args *a)
 	size_t len, off = 0;
 	json_t *all = a->json ? json_array() : NULL;
 
-	buf = read_log(a->dir, &len);
-	if (buf == NULL) {
-		cli_error(TOOL, "cannot read the log in %s: %s", a->dir,
-			strerror(errno));
-		return CLI_EXIT_FAILURE;
+	custos_error err;
+	custos_status st;
+
+	custos_error_clear(&err);
+	if ((st = custos_custody_read_log(&buf, &len, a->dir, &err)) !=
+			CUSTOS_OK) {
+		json_decref(all);
+		return fail(st == CUSTOS_EINVAL ? CUSTOS_EFORMAT : st, &err);
 	}
 	while (off < len) {
 		char *nl = memchr(buf + off, '\n', len - off);
@@ -599,14 +575,20 @@ static int cmd_show(args *a)
 					len - off);
 			break;
 		}
-		r = json_loadb(buf + off, (size_t)(nl - buf - off), 0, &je);
-		off = (size_t)(nl - buf) + 1;
+		r = json_loadb(buf + off, (size_t)(nl - buf - off),
+			JSON_REJECT_DUPLICATES, &je);
 		if (!json_is_object(r)) {
-			if (!a->json)
-				printf("(a line that is not a record)\n");
+			/* Shown, escaped: never silently dropped. */
+			if (!a->json) {
+				printf("(a line that is not a record: ");
+				put_n(buf + off, (size_t)(nl - buf - off));
+				printf(")\n");
+			}
 			json_decref(r);
+			off = (size_t)(nl - buf) + 1;
 			continue;
 		}
+		off = (size_t)(nl - buf) + 1;
 		if (a->items_n > 0 && !has_item(r, a->items[0]) &&
 		    strcmp(json_string_value(json_object_get(r, "type")) != NULL
 			    ? json_string_value(json_object_get(r, "type"))
@@ -790,11 +772,11 @@ static int cmd_prove(args *a)
 	custos_error err;
 	custos_status st;
 	char *proof = NULL;
-	FILE *out = stdout;
 
 	custos_error_clear(&err);
 	if (a->have_seq == (a->have_from || a->to != NULL)) {
-		cli_usage_error(TOOL, "prove needs --seq N, or --from A --to B");
+		cli_usage_error(TOOL, "prove needs --seq N, or --from A "
+			"--to B");
 		return CLI_EXIT_USAGE;
 	}
 	if (a->have_seq) {
@@ -811,70 +793,30 @@ static int cmd_prove(args *a)
 	}
 	if (st != CUSTOS_OK)
 		return fail(st, &err);
-	if (a->output != NULL && (out = fopen(a->output, "wx")) == NULL) {
-		cli_error(TOOL, "cannot write %s: %s", a->output,
-			strerror(errno));
+	if (a->output != NULL) {
+		/* Created exclusively, never through a planted symlink. */
+		st = custos_custody_proof_save(a->output, proof, &err);
 		free(proof);
-		return CLI_EXIT_FAILURE;
+		return st == CUSTOS_OK ? CLI_EXIT_OK
+			: fail(st == CUSTOS_EINVAL ? CUSTOS_EIO : st, &err);
 	}
-	fputs(proof, out);
+	fputs(proof, stdout);
 	free(proof);
-	if (out != stdout && fclose(out) != 0) {
-		cli_error(TOOL, "cannot write %s", a->output);
-		return CLI_EXIT_FAILURE;
-	}
 	return CLI_EXIT_OK;
-}
-
-static char *slurp(const char *path, size_t max, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf;
-
-	if (fp == NULL)
-		return NULL;
-	buf = malloc(max + 1);
-	if (buf == NULL) {
-		fclose(fp);
-		return NULL;
-	}
-	*len = fread(buf, 1, max + 1, fp);
-	fclose(fp);
-	if (*len > max) {
-		free(buf);
-		errno = EFBIG;
-		return NULL;
-	}
-	buf[*len] = '\0';
-	return buf;
 }
 
 static int cmd_check_proof(args *a)
 {
 	custos_error err;
 	custos_status st;
-	char *proof, *vkey, *summary = NULL;
-	size_t len, vlen;
+	char *summary = NULL;
 
 	custos_error_clear(&err);
 	if (a->vkey == NULL) {
 		cli_usage_error(TOOL, "check-proof needs --vkey FILE");
 		return CLI_EXIT_USAGE;
 	}
-	proof = slurp(a->dir, PROOF_MAX, &len);
-	vkey = slurp(a->vkey, 4096, &vlen);
-	if (proof == NULL || vkey == NULL) {
-		cli_error(TOOL, "cannot read %s: %s", proof == NULL ? a->dir
-			: a->vkey, strerror(errno));
-		free(proof);
-		free(vkey);
-		return CLI_EXIT_FAILURE;
-	}
-	while (vlen > 0 && (vkey[vlen - 1] == '\n' || vkey[vlen - 1] == ' '))
-		vkey[--vlen] = '\0';
-	st = custos_custody_check_proof(&summary, proof, len, vkey, &err);
-	free(proof);
-	free(vkey);
+	st = custos_custody_check_proof_file(&summary, a->dir, a->vkey, &err);
 	if (st != CUSTOS_OK) {
 		if (!a->quiet)
 			printf("FAILED\n");

@@ -114,17 +114,28 @@ fi
 while IFS= read -r cp; do
 	[ -n "$cp" ] || continue
 	head -n 3 "$cp" > "$T/cp.text"
-	sigline=$(grep -F -- "— $KNAME " "$cp" | head -n 1)
-	printf '%s' "${sigline##* }" | base64 -d > "$T/cp.blob" 2>/dev/null
-	if [ "$(sed -n 4p "$cp")" != "" ] || [ -z "$sigline" ] ||
-	   [ "$(head -c 4 "$T/cp.blob" | od -An -tx1 | tr -d ' \n')" != "$KID" ]; then
-		echo "verify-log: checkpoint $cp is not signed by the log key" >&2
-		echo "$cp bad" >> "$T/cps"
-		continue
-	fi
-	tail -c 64 "$T/cp.blob" > "$T/cp.sig"
-	if ! openssl pkeyutl -verify -pubin -inkey "$T/pub.pem" -rawin \
-		-in "$T/cp.text" -sigfile "$T/cp.sig" >/dev/null 2>&1; then
+	# The signature lines follow the blank line 4.  The log key's are
+	# those with its name AND key ID (a witness cosignature or another key
+	# of the same name is skipped); there must be one, and every one of
+	# them must verify (C2SP signed-note).
+	good=0
+	bad=0
+	[ "$(sed -n 4p "$cp")" = "" ] || bad=1
+	sed -n '5,$p' "$cp" > "$T/cp.lines"
+	while IFS=' ' read -r dash name b64 extra; do
+		[ "$dash" = "—" ] && [ "$name" = "$KNAME" ] && [ -z "$extra" ] || continue
+		printf '%s' "$b64" | base64 -d > "$T/cp.blob" 2>/dev/null
+		[ "$(head -c 4 "$T/cp.blob" | od -An -tx1 | tr -d ' \n')" = "$KID" ] || continue
+		tail -c 64 "$T/cp.blob" > "$T/cp.sig"
+		if [ "$(wc -c < "$T/cp.blob")" -eq 68 ] &&
+		   openssl pkeyutl -verify -pubin -inkey "$T/pub.pem" -rawin \
+			-in "$T/cp.text" -sigfile "$T/cp.sig" >/dev/null 2>&1; then
+			good=$((good + 1))
+		else
+			bad=$((bad + 1))
+		fi
+	done < "$T/cp.lines"
+	if [ "$good" -eq 0 ] || [ "$bad" -ne 0 ]; then
 		echo "verify-log: checkpoint $cp is not signed by the log key" >&2
 		echo "$cp bad" >> "$T/cps"
 		continue

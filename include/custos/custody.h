@@ -283,4 +283,38 @@ CUSTOS_EXTERN custos_status custos_custody_check_proof(char **summary,
 		const char *proof, size_t len, const char *vkey,
 		custos_error *err);
 
+/*
+ * The same for a proof and a verifier key in files: both must be regular
+ * files (a FIFO or device is refused before any read, CUSTOS_EINVAL), and
+ * the key file must hold exactly one key line (CUSTOS_EFORMAT).
+ */
+CUSTOS_EXTERN custos_status custos_custody_check_proof_file(char **summary,
+		const char *proof_path, const char *vkey_path,
+		custos_error *err);
+
+/*
+ * Save a proof under path, created exclusively: CUSTOS_EEXIST when
+ * anything (a file, a symlink) is there already; nothing is followed,
+ * replaced or left half-written.
+ */
+CUSTOS_EXTERN custos_status custos_custody_proof_save(const char *path,
+		const char *proof, custos_error *err);
+
+/*
+ * The bytes of dir/log.jsonl, read under a shared lock (no append is seen
+ * half-written); it must be a regular file.  *buf (caller frees) is
+ * NUL-terminated.  For tools that list the records.
+ */
+CUSTOS_EXTERN custos_status custos_custody_read_log(char **buf,
+		size_t *len, const char *dir, custos_error *err);
+
+/*
+ * Untrusted text (a record's field, a line that is not a record) made
+ * safe to print: control bytes, bytes outside ASCII and backslashes
+ * become \xNN, whole, so a character is never cut and nothing is dropped.
+ * *out (caller frees) is NULL only when out of memory.
+ */
+CUSTOS_EXTERN custos_status custos_custody_safe_text(char **out,
+		const char *text, size_t len);
+
 #endif

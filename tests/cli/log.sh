@@ -98,10 +98,10 @@ expect_status 0 "receive, signed by the prosecutor" -- "$L" receive good \
 expect_status 0 "record by an analyst with an intermediate CA (--chain)" -- \
 	"$L" record good --type accessed --item HD-01 --reason "hash check" \
 	-k "$P/analyst.key" -c "$P/analyst.pem" --chain "$P/lab-ca.pem"
-rm good/tree.state
-expect_status 0 "an append rebuilds a missing tree state" -- "$L" record good \
-	--type sealed --item HD-01 --field seal_id=S-0043 "${EX[@]}"
-expect "tree.state is back" test -s good/tree.state
+expect_status 0 "an append computes the tree head from the log" -- "$L" record \
+	good --type sealed --item HD-01 --field seal_id=S-0043 "${EX[@]}"
+expect "no tree.state cache is written (nothing to trust beside the log)" \
+	test ! -e good/tree.state
 expect_status 0 "checkpoint" -- "$L" checkpoint good --log-key "$WORK/secret/log.key"
 expect "checkpoints/7.note written" test -s good/checkpoints/7.note
 expect_status 3 "checkpoint with a key that is not Ed25519 is refused" -- "$L" checkpoint good \
@@ -137,6 +137,52 @@ head -n 3 good/checkpoints/7.note > cp.text
 tail -n 1 good/checkpoints/7.note | cut -d' ' -f3 | base64 -d | tail -c 64 > cp.sig
 expect "openssl pkeyutl -verify -rawin accepts the checkpoint" openssl pkeyutl \
 	-verify -pubin -inkey good/keys/log.pub.pem -rawin -in cp.text -sigfile cp.sig
+
+# ---- signed notes with more than one signature line (C2SP signed-note) ----
+# The log key's line is picked by name AND key ID; other lines (a witness
+# cosignature, another key of the same name) are ignored; a failing
+# signature by the log key itself rejects the note.
+KNAME=$(cut -d+ -f1 good/keys/log.vkey)
+rnd() { head -c "$1" /dev/urandom | base64 -w0; }
+tamper cosigned
+printf '\342\200\224 witness.example/w1 %s\n' "$(rnd 76)" >> cosigned/checkpoints/7.note
+expect_status 0 "custos-log: a witness cosignature after the log's line" -- \
+	"$L" verify cosigned
+same_verdict cosigned 0 "a witness cosignature after the log's line"
+tamper samename
+{ head -n 4 good/checkpoints/7.note
+  printf '\342\200\224 %s %s\n' "$KNAME" "$(rnd 68)"
+  tail -n 1 good/checkpoints/7.note; } > samename/checkpoints/7.note
+expect_status 0 "custos-log: another key's line of the same name first" -- \
+	"$L" verify samename
+same_verdict samename 0 "another key's line of the same name comes first"
+tamper badsig
+KID=$(cut -d+ -f2 good/keys/log.vkey)
+forged_sig() {
+	{ printf '%s' "$KID" | tr a-f A-F | basenc --base16 -d
+	  head -c 64 /dev/urandom; } | base64 -w0
+}
+{ cat good/checkpoints/7.note
+  printf '\342\200\224 %s %s\n' "$KNAME" "$(forged_sig)"; } > badsig/checkpoints/7.note
+expect_status 1 "custos-log: a second, failing signature by the log key" -- \
+	"$L" verify badsig
+same_verdict badsig 1 "a second, failing signature by the log key"
+
+# ---- the VERIFY.md recipe, run as written inside the log folder ----
+recipe=$(sed -n '/^    N=/,/REJECTED/p' good/VERIFY.md | sed 's/^    //')
+expect "VERIFY.md has a checkpoint recipe" test -n "$recipe"
+printf '%s\n' "$recipe" | sed 's/^N=.*/N=7/' > recipe.sh
+for d in good cosigned samename; do
+	before=$(cd "$d" && find . | sort | sha256sum)
+	(cd "$d" && sh ../recipe.sh) >recipe.out 2>recipe.err
+	rc=$?
+	expect "VERIFY.md recipe in $d: exit 0 and the signature verified" \
+		test "$rc" -eq 0 -a "$(grep -c 'Signature Verified Successfully' recipe.out)" -eq 1
+	expect "VERIFY.md recipe wrote nothing into $d" \
+		test "$(cd "$d" && find . | sort | sha256sum)" = "$before"
+done
+(cd badsig && sh ../recipe.sh) >recipe.out 2>recipe.err
+expect "VERIFY.md recipe rejects a failing log-key signature" test $? -ne 0
 
 # ===================== proofs =====================
 expect_status 0 "prove --seq 3" -- "$L" prove good --seq 3 -o proof3

@@ -173,7 +173,44 @@ static void test_torn_line(void)
 	CU_ASSERT_EQUAL(recovered, 0);
 }
 
+/* Untrusted text is escaped whole: nothing dropped, no byte cut, no raw
+ * control or non-ASCII byte left. */
+static void test_safe_text(void)
+{
+	static const char in[] = "ok \xff\xc3\xa9\x1b[31m\\ \xc2\x9b.";
+	char *out = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(custos_custody_safe_text(&out, in,
+		sizeof(in) - 1), CUSTOS_OK);
+	CU_ASSERT_STRING_EQUAL(out, "ok \\xff\\xc3\\xa9\\x1b[31m\\x5c "
+		"\\xc2\\x9b.");
+	free(out);
+	CU_ASSERT_EQUAL_FATAL(custos_custody_safe_text(&out, "", 0),
+		CUSTOS_OK);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	free(out);
+}
+
+/* Extra fields: a key given twice, or contradicting itself across
+ * sources, is refused; the last value never wins. */
+static void test_fields_once(void)
+{
+	const char *twice[] = {"seal_id=S-1", "seal_id=S-2"};
+	const char *once[] = {"seal_id=S-1", "note2=x"};
+	char *out = NULL;
+
+	CU_ASSERT_EQUAL(custos_custody_fields_build(&out, NULL, twice, 2,
+		NULL), CUSTOS_EINVAL);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_EQUAL_FATAL(custos_custody_fields_build(&out, NULL, once, 2,
+		NULL), CUSTOS_OK);
+	CU_ASSERT_STRING_EQUAL(out, "{\"note2\":\"x\",\"seal_id\":\"S-1\"}");
+	free(out);
+}
+
 static const harness_test tests[] = {
+	{"untrusted text is escaped whole", test_safe_text},
+	{"extra fields are given once", test_fields_once},
 	{"init, append, verify", test_init_append_verify},
 	{"a changed byte is found", test_tamper},
 	{"inclusion and consistency proofs", test_proofs},
