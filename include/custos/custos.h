@@ -19,6 +19,7 @@
 #include "sign.h"
 #include "timestamp.h"
 #include "merkle.h"
+#include "blockmap.h"
 #include "note.h"
 #include "custody.h"
 #include "custody_export.h"
