@@ -725,6 +725,21 @@ done:
 	return st;
 }
 
+custos_status custos_blockmap_claim_load(custos_blockmap_claim *out,
+		const char *path, custos_error *err)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	custos_status st = custos__read_file_max(path, 8u << 20, &data, &len,
+		"report", err);
+
+	if (st == CUSTOS_OK)
+		st = custos_blockmap_claim_parse(out, (const char *)data, len,
+			err);
+	free(data);
+	return st;
+}
+
 custos_status custos_blockmap_check_claim(const custos_blockmap *m,
 		const custos_blockmap_claim *c, custos_error *err)
 {

@@ -82,6 +82,9 @@ typedef struct custos_blockmap_claim {
 CUSTOS_EXTERN custos_status custos_blockmap_claim_parse(
 		custos_blockmap_claim *out, const char *json, size_t len,
 		custos_error *err);
+/* The same from the report file at path (a regular file, 8 MiB at most). */
+CUSTOS_EXTERN custos_status custos_blockmap_claim_load(
+		custos_blockmap_claim *out, const char *path, custos_error *err);
 /* Compare a map with a report's claim: root, block size, leaf count and
  * media size.  CUSTOS_EMISMATCH names what differs. */
 CUSTOS_EXTERN custos_status custos_blockmap_check_claim(

@@ -20,6 +20,7 @@
 #include "timestamp.h"
 #include "merkle.h"
 #include "blockmap.h"
+#include "disclose.h"
 #include "note.h"
 #include "custody.h"
 #include "custody_export.h"
