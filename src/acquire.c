@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "acquire_private.h"
+#include "blockmap_private.h"
 #include "custos/cert.h"
 #include "custos/image.h"
 #include "error_private.h"
@@ -61,6 +62,7 @@ typedef struct run {
 	custos_digest *digests[CUSTOS_DIGEST_COUNT];
 	custos_raw_writer *writer;       /* raw output */
 	custos__ewf_writer *ewf;         /* or E01 output */
+	custos__blockmap_writer *blockmap; /* <base>.blockmap, if asked */
 	uint32_t sector;
 	double t0, last_progress;
 	uint8_t *unit;    /* scratch for bad-sector isolation */
@@ -432,10 +434,11 @@ static custos_status check_outputs_free(custos_acquisition *a,
 		custos_error *err)
 {
 	const char *reports[] = {a->report_json_path, a->report_txt_path,
-				 a->sha256_path, a->signature_path};
+				 a->sha256_path, a->signature_path,
+				 a->blockmap_path};
 	custos_status st = CUSTOS_OK;
 
-	for (size_t i = 0; st == CUSTOS_OK && i < 4; i++)
+	for (size_t i = 0; st == CUSTOS_OK && i < 5; i++)
 		st = check_name_free(reports[i], err);
 	/* Image names: every segment a run could make, so that a taken
 	 * name costs nothing instead of failing the commit at the end. */
@@ -632,6 +635,15 @@ static custos_status describe(const custos_acquisition *a, custos__report *d,
 	d->signer_subject = a->signer_subject;
 	d->signer_fingerprint = a->signer_fingerprint;
 	d->sign_error = a->sign_error;
+	if (a->blockmap_done) {
+		d->blockmap_name = custos__basename(a->blockmap_path);
+		d->blockmap_root = a->blockmap_root;
+		d->blockmap_sha256 = a->blockmap_sha256;
+		d->block_size = a->block_size;
+		d->blockmap_leaves = a->blockmap_leaves;
+		d->blockmap_marked = a->blockmap_marked;
+		d->blockmap_size = a->blockmap_size;
+	}
 	return CUSTOS_OK;
 }
 
@@ -816,6 +828,14 @@ static custos_status stage_and_commit(run *r, const custos_sign_options *sign,
 		steps[nsteps].at_final = &a->files[i].at_final;
 		nsteps++;
 	}
+	/* The block map goes with the images (it stays with an aborted
+	 * run's partial image). */
+	if (st == CUSTOS_OK && images && a->blockmap_done) {
+		steps[nsteps].work = a->blockmap_work;
+		steps[nsteps].final = a->blockmap_path;
+		steps[nsteps].at_final = &a->blockmap_at_final;
+		nsteps++;
+	}
 	for (size_t i = 0; st == CUSTOS_OK && i < n; i++) {
 		steps[nsteps].work = work_path(a, custos__basename(reports[i]));
 		steps[nsteps].final = (char *)reports[i];
@@ -838,8 +858,11 @@ static custos_status stage_and_commit(run *r, const custos_sign_options *sign,
 	} else {
 		for (size_t i = 0; i < n; i++)
 			disown(r, custos__basename(reports[i]));
+		if (a->blockmap_at_final)
+			disown(r, custos__basename(a->blockmap_path));
 	}
-	for (size_t i = images ? a->file_count : 0; i < nsteps; i++)
+	for (size_t i = images ? a->file_count +
+	     (a->blockmap_done ? 1 : 0) : 0; i < nsteps; i++)
 		free(steps[i].work);
 	return st;
 }
@@ -1064,6 +1087,16 @@ static custos_status validate(const custos_acquire_options *o,
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"buffer size must be a multiple of the sector size, "
 			"at most 64 MiB");
+	if (o->block_size != 0 && o->block_size != CUSTOS_BLOCKMAP_NONE &&
+	    ((o->block_size & (o->block_size - 1)) != 0 ||
+	     o->block_size < CUSTOS_BLOCKMAP_MIN_BLOCK_SIZE ||
+	     o->block_size > CUSTOS_BLOCKMAP_MAX_BLOCK_SIZE ||
+	     o->block_size % info->logical_sector_size != 0 ||
+	     (o->buffer_size != 0 && o->buffer_size % o->block_size != 0)))
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"block size must be a power of two from 512 bytes to "
+			"16 MiB, a multiple of the sector size (%u) and divide "
+			"the buffer size", info->logical_sector_size);
 	if (o->split_size != 0 && o->split_size < info->logical_sector_size)
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"split size must be at least one sector");
@@ -1106,6 +1139,11 @@ static custos_status setup(run *r, custos_error *err)
 	custos_acquisition *a = r->a;
 	size_t bufsize = o->buffer_size ? o->buffer_size : DEFAULT_BUFFER_SIZE;
 	size_t count = o->buffer_count ? o->buffer_count : DEFAULT_BUFFER_COUNT;
+
+	/* Buffers hold whole blocks of the block map. */
+	if (a->blockmap_path != NULL && o->buffer_size == 0 &&
+	    a->block_size > bufsize)
+		bufsize = a->block_size;
 	int e01 = o->format == CUSTOS_FORMAT_E01;
 	int need_file_hash;
 	custos_status st = CUSTOS_OK;
@@ -1133,6 +1171,17 @@ static custos_status setup(run *r, custos_error *err)
 		if (st == CUSTOS_OK)
 			st = custos__pipeline_add_consumer(r->pipeline,
 				consume_digest, r->digests[alg], err);
+	}
+	if (st == CUSTOS_OK && a->blockmap_path != NULL) {
+		st = custos__blockmap_writer_open(&r->blockmap,
+			a->blockmap_work, a->block_size,
+			a->source.logical_sector_size, err);
+		if (st == CUSTOS_OK)
+			own(r, custos__basename(a->blockmap_work));
+		if (st == CUSTOS_OK)
+			st = custos__blockmap_writer_attach(r->blockmap,
+				r->pipeline, o->workers ? o->workers
+				: custos__cpu_count(), err);
 	}
 	if (st == CUSTOS_OK && e01)
 		st = custos__ewf_writer_attach(r->ewf, r->pipeline, err);
@@ -1170,6 +1219,27 @@ static custos_status pad_digests(run *r, custos_error *err)
 		if (st != CUSTOS_OK)
 			return st;
 	}
+	return CUSTOS_OK;
+}
+
+/* Write the block map's marks and header (its file stays in the work
+ * folder until the commit). */
+static custos_status finish_blockmap(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	custos_status st = custos__blockmap_writer_finish(r->blockmap,
+		a->bytes, a->unreadable, err);
+
+	if (st != CUSTOS_OK)
+		return st;
+	snprintf(a->blockmap_root, sizeof(a->blockmap_root), "%s",
+		custos__blockmap_writer_root_hex(r->blockmap));
+	snprintf(a->blockmap_sha256, sizeof(a->blockmap_sha256), "%s",
+		custos__blockmap_writer_sha256(r->blockmap));
+	a->blockmap_leaves = custos__blockmap_writer_leaves(r->blockmap);
+	a->blockmap_marked = custos__blockmap_writer_marked(r->blockmap);
+	a->blockmap_size = custos__blockmap_writer_file_size(r->blockmap);
+	a->blockmap_done = 1;
 	return CUSTOS_OK;
 }
 
@@ -1216,6 +1286,18 @@ static custos_acquisition *acquisition_new(const custos_acquire_options *o,
 	a->report_json_path = custos__aprintf("%s.report.json", o->output_base);
 	a->report_txt_path = custos__aprintf("%s.report.txt", o->output_base);
 	a->sha256_path = custos__aprintf("%s.sha256", o->output_base);
+	if (o->block_size != CUSTOS_BLOCKMAP_NONE) {
+		a->block_size = o->block_size ? o->block_size
+			: CUSTOS_BLOCKMAP_DEFAULT_BLOCK_SIZE;
+		a->blockmap_path = custos__aprintf("%s.blockmap",
+			o->output_base);
+		a->blockmap_work = custos__aprintf("%s/%s.blockmap",
+			a->work_dir, custos__basename(o->output_base));
+		if (a->blockmap_path == NULL || a->blockmap_work == NULL) {
+			custos_acquisition_free(a);
+			return NULL;
+		}
+	}
 	if (o->sign != NULL) {
 		a->sign_requested = 1;
 		a->tsa_requested = o->sign->tsa_url != NULL;
@@ -1309,6 +1391,8 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 			stop = custos_digest_final_hex(r.digests[alg],
 				r.a->digest[alg], sizeof(r.a->digest[alg]),
 				&stop_err);
+	if (stop == CUSTOS_OK && r.blockmap != NULL)
+		stop = finish_blockmap(&r, &stop_err);
 	if (stop == CUSTOS_OK)
 		stop = close_image(&r, &stop_err);
 	if (stop == CUSTOS_OK)
@@ -1373,6 +1457,7 @@ cleanup:
 	custos__pipeline_free(r.pipeline);
 	custos_raw_writer_free(r.writer);
 	custos__ewf_writer_free(r.ewf);
+	custos__blockmap_writer_free(r.blockmap);
 	free(r.unit);
 	for (size_t i = 0; i < r.owned_count; i++)
 		free(r.owned[i]);
@@ -1468,5 +1553,7 @@ void custos_acquisition_free(custos_acquisition *a)
 	free(a->report_txt_path);
 	free(a->sha256_path);
 	free(a->report_json);
+	free(a->blockmap_path);
+	free(a->blockmap_work);
 	free(a);
 }

@@ -69,6 +69,12 @@ struct custos_acquisition {
 	char *report_json_path, *report_txt_path, *sha256_path;
 	char *report_json;
 	int report_written;
+	/* the block map: <base>.blockmap, NULL when none was asked for */
+	uint32_t block_size;
+	char *blockmap_path, *blockmap_work;
+	int blockmap_at_final, blockmap_done;
+	char blockmap_root[65], blockmap_sha256[65];
+	uint64_t blockmap_leaves, blockmap_marked, blockmap_size;
 };
 
 #endif

@@ -351,7 +351,7 @@ custos_status custos_custody_append_acquired(const char *log_dir,
 	custos_custody_event ev;
 	custos_status st;
 	const char *keys[] = {"source", "hashes", "image", "tool", "errors",
-		"result", "started_at", "finished_at", "host"};
+		"result", "started_at", "finished_at", "host", "block_map"};
 
 	if (log_dir == NULL || report_json_path == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL,

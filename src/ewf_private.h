@@ -116,4 +116,7 @@ custos_status custos__ewf_reader_feed(custos__ewf_reader *r,
 		const volatile sig_atomic_t *cancel,
 		void (*progress)(void *ctx, uint64_t bytes), void *progress_ctx,
 		custos__ewf_feed_result *result, custos_error *err);
+/* Random access (one caller at a time): len media bytes at offset. */
+custos_status custos__ewf_reader_read_at(custos__ewf_reader *r, void *buf,
+		size_t len, uint64_t offset, custos_error *err);
 void custos__ewf_reader_free(custos__ewf_reader *r);

@@ -571,3 +571,26 @@ void custos__ewf_reader_free(custos__ewf_reader *r)
 		libewf_glob_free(r->segments, r->segment_count, NULL);
 	free(r);
 }
+
+custos_status custos__ewf_reader_read_at(custos__ewf_reader *r, void *buf,
+		size_t len, uint64_t offset, custos_error *err)
+{
+	libewf_error_t *e = NULL;
+	ssize_t n;
+
+	if (offset > r->media_size || len > r->media_size - offset)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"bytes %llu+%zu lie beyond the media (%llu bytes)",
+			(unsigned long long)offset, len,
+			(unsigned long long)r->media_size);
+	n = libewf_handle_read_random(r->handle, buf, len, (off64_t)offset,
+		&e);
+	if (n < 0)
+		return custos__ewf_error(err, &e, CUSTOS_EMISMATCH,
+			"cannot read the E01");
+	if ((size_t)n != len)
+		return custos__error_set(err, CUSTOS_EIO,
+			"short read in the E01 at byte %llu",
+			(unsigned long long)offset);
+	return CUSTOS_OK;
+}

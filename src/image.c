@@ -17,6 +17,7 @@
 #include "error_private.h"
 #include "ewf_private.h"
 #include "fileio_private.h"
+#include "image_private.h"
 #include "pipeline_private.h"
 #include "util_private.h"
 
@@ -30,6 +31,7 @@ struct custos_image {
 	size_t path_count;
 	custos__ewf_reader *ewf;
 	uint64_t media_size;
+	custos_source *random_src; /* raw: opened by custos_image_read */
 };
 
 /* What the first bytes of a file say about it. */
@@ -475,5 +477,90 @@ void custos_image_free(custos_image *img)
 		free(img->paths[i]);
 	free(img->paths);
 	custos__ewf_reader_free(img->ewf);
+	custos_source_free(img->random_src);
 	free(img);
+}
+
+/* --- random access and feeding, for the block map (blockmap_verify.c,
+ * disclose.c) --- */
+
+custos_status custos_image_read(custos_image *img, void *buf, size_t len,
+		uint64_t offset, custos_error *err)
+{
+	size_t got = 0;
+	custos_status st;
+
+	if (img == NULL || (buf == NULL && len > 0))
+		return custos__error_set(err, CUSTOS_EINVAL, "bad arguments");
+	if (offset > img->media_size || len > img->media_size - offset)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"bytes %llu+%zu lie beyond the media (%llu bytes)",
+			(unsigned long long)offset, len,
+			(unsigned long long)img->media_size);
+	if (img->ewf != NULL)
+		return custos__ewf_reader_read_at(img->ewf, buf, len, offset,
+			err);
+	if (img->random_src == NULL) {
+		st = custos_raw_open_source(&img->random_src,
+			(const char *const *)img->paths, img->path_count, err);
+		if (st != CUSTOS_OK)
+			return st;
+	}
+	st = custos_source_read(img->random_src, buf, len, offset, &got, NULL,
+		err);
+	if (st == CUSTOS_OK && got != len)
+		st = custos__error_set(err, CUSTOS_EIO,
+			"the image ended at byte %llu",
+			(unsigned long long)(offset + got));
+	return st;
+}
+
+uint32_t custos__image_chunk_size(const custos_image *img)
+{
+	return img->ewf != NULL ? custos__ewf_reader_chunk_size(img->ewf) : 0;
+}
+
+custos_status custos__image_feed(custos_image *img, custos__pipeline *p,
+		unsigned int workers, const volatile sig_atomic_t *cancel,
+		void (*progress)(void *ctx, uint64_t bytes), void *progress_ctx,
+		int *corrupt, uint64_t *corrupt_offset, custos_error *err)
+{
+	custos_source *src = NULL;
+	size_t bufsize = custos__pipeline_buffer_size(p);
+	uint64_t bytes = 0;
+	custos_status st;
+
+	*corrupt = 0;
+	*corrupt_offset = 0;
+	if (img->ewf != NULL) {
+		custos__ewf_feed_result fr;
+
+		memset(&fr, 0, sizeof(fr));
+		st = custos__ewf_reader_feed(img->ewf, p, workers ? workers
+			: custos__cpu_count(), cancel, progress, progress_ctx,
+			&fr, err);
+		*corrupt = fr.corrupt;
+		*corrupt_offset = fr.corrupt_offset;
+		return st;
+	}
+	st = custos_raw_open_source(&src, (const char *const *)img->paths,
+		img->path_count, err);
+	while (st == CUSTOS_OK) {
+		uint64_t seq;
+		uint8_t *buf = custos__pipeline_claim(p, &seq);
+		size_t got = 0;
+
+		if (buf == NULL)
+			break;
+		st = custos_source_read(src, buf, bufsize, bytes, &got, cancel,
+			err);
+		if (st != CUSTOS_OK || got == 0)
+			break;
+		custos__pipeline_publish(p, seq, got);
+		bytes += got;
+		if (progress != NULL)
+			progress(progress_ctx, bytes);
+	}
+	custos_source_free(src);
+	return st;
 }

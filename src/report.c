@@ -119,6 +119,24 @@ static void add_signature(json_t *root, const custos__report *a)
 		"timestamp_requested", a->tsa_requested));
 }
 
+/* The block map: the signed report commits to its tree's root. */
+static void add_block_map(json_t *root, const custos__report *a)
+{
+	if (a->blockmap_name == NULL)
+		return;
+	json_object_set_new(root, "block_map", json_pack(
+		"{s:o, s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o}",
+		"file", jtext(a->blockmap_name),
+		"size_bytes", jsize(a->blockmap_size),
+		"sha256", jtext(a->blockmap_sha256),
+		"algorithm", "sha256",
+		"block_size_bytes", (int)a->block_size,
+		"leaf_count", jsize(a->blockmap_leaves),
+		"media_size_bytes", jsize(a->bytes_acquired),
+		"root", jtext(a->blockmap_root),
+		"marked_blocks", jsize(a->blockmap_marked)));
+}
+
 static json_t *build(const custos__report *a)
 {
 	json_t *root = build_all(a);
@@ -126,6 +144,7 @@ static json_t *build(const custos__report *a)
 	if (root != NULL) {
 		add_e01_facts(root, a);
 		add_signature(root, a);
+		add_block_map(root, a);
 	}
 	return root;
 }
@@ -435,6 +454,15 @@ custos_status custos__report_text(char **out, const custos__report *a,
 		add(&t, "\nHashes stored in the E01 (media with padding)\n");
 		add(&t, "  %-22s %s\n", "md5", a->stored_md5);
 		add(&t, "  %-22s %s\n", "sha1", a->stored_sha1);
+	}
+	if (a->blockmap_name != NULL) {
+		add(&t, "\nBlock map (SHA-256 per block, RFC 6962 tree)\n");
+		add(&t, "  %-22s %s\n", "File:", a->blockmap_name);
+		add(&t, "  %-22s %u bytes\n", "Block size:", a->block_size);
+		add(&t, "  %-22s %" PRIu64 " (%" PRIu64 " with unreadable "
+			"sectors)\n", "Blocks:", a->blockmap_leaves,
+			a->blockmap_marked);
+		add(&t, "  %-22s %s\n", "Tree root:", a->blockmap_root);
 	}
 
 	add(&t, "\nUnreadable sectors: %" PRIu64 "\n",

@@ -60,6 +60,11 @@ typedef struct custos__report {
 	int sign_requested, tsa_requested, signed_ok;
 	const char *report_json_name, *signature_name;
 	const char *signer_subject, *signer_fingerprint, *sign_error;
+
+	/* the block map (custos-blockmap(5)); blockmap_name NULL: none */
+	const char *blockmap_name, *blockmap_root, *blockmap_sha256;
+	uint32_t block_size;
+	uint64_t blockmap_leaves, blockmap_marked, blockmap_size;
 } custos__report;
 
 /* Caller frees *out with free(); the text ends with a newline. */

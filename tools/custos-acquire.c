@@ -25,6 +25,7 @@ enum {
 	OPT_PROGRESS, OPT_JSON, OPT_WORKERS, OPT_SIGN_KEY, OPT_SIGN_CERT,
 	OPT_SIGN_CHAIN, OPT_TSA, OPT_PASS_FILE, OPT_PASS_FD, OPT_LOG,
 	OPT_CASE_UCO,
+	OPT_BLOCK_SIZE,
 };
 
 static const cli_option options[] = {
@@ -52,6 +53,9 @@ static const cli_option options[] = {
 	 "re-reads of a failing block before isolating sectors (default 2)"},
 	{{"granularity", required_argument, NULL, OPT_GRANULARITY}, "SIZE",
 	 "step when isolating bad sectors (default: one sector)"},
+	{{"block-size", required_argument, NULL, OPT_BLOCK_SIZE}, "SIZE",
+	 "block map (BASE.blockmap) block size, a power of two from 512 to "
+	 "16M (default 64K), or none"},
 	{{"require-readonly", no_argument, NULL, OPT_REQUIRE_RO}, NULL,
 	 "refuse a block device the kernel does not see as read-only"},
 	{{"verify", no_argument, NULL, OPT_VERIFY}, NULL,
@@ -317,6 +321,19 @@ int main(int argc, char **argv)
 				goto usage;
 			}
 			opts.granularity = (uint32_t)size;
+			break;
+		case OPT_BLOCK_SIZE:
+			if (strcmp(optarg, "none") == 0) {
+				opts.block_size = CUSTOS_BLOCKMAP_NONE;
+				break;
+			}
+			if (!cli_parse_size(optarg, &size) || size < 512 ||
+			    size > (16u << 20) || (size & (size - 1)) != 0) {
+				usage_error("bad --block-size '%s' (a power of "
+					"two from 512 to 16M, or none)", optarg);
+				goto usage;
+			}
+			opts.block_size = (uint32_t)size;
 			break;
 		case OPT_REQUIRE_RO: opts.require_readonly = 1; break;
 		case OPT_SIGN_KEY: sign.key_path = optarg; break;

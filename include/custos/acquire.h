@@ -97,6 +97,12 @@ typedef struct custos_acquire_options {
 	 * nothing; the passphrase callback may then be asked twice.
 	 */
 	const custos_sign_options *sign;
+	/*
+	 * Block map (<base>.blockmap, custos-blockmap(5)): SHA-256 of every
+	 * block of this many bytes, a power of two from 512 bytes to 16 MiB;
+	 * 0: CUSTOS_BLOCKMAP_DEFAULT_BLOCK_SIZE (64 KiB); UINT32_MAX: none.
+	 */
+	uint32_t block_size;
 } custos_acquire_options;
 #define CUSTOS_ACQUIRE_OPTIONS_VERSION 1
 

@@ -19,6 +19,8 @@
 #include "sign.h"
 #include "timestamp.h"
 #include "merkle.h"
+#include "blockmap.h"
+#include "disclose.h"
 #include "note.h"
 #include "custody.h"
 #include "custody_export.h"

@@ -99,6 +99,13 @@ CUSTOS_EXTERN custos_status custos_image_hash(custos_image *img,
 		const custos_image_hash_options *opts,
 		custos_image_hash_result *result, custos_error *err);
 
+/*
+ * Random access: len media bytes at offset (an E01 through libewf, which
+ * checks the chunks it reads).  One caller at a time per image.
+ */
+CUSTOS_EXTERN custos_status custos_image_read(custos_image *img, void *buf,
+		size_t len, uint64_t offset, custos_error *err);
+
 CUSTOS_EXTERN void custos_image_free(custos_image *img);
 
 #endif

@@ -252,8 +252,33 @@ faulty_case() {
 	fi
 	check_hashes "$name" "$WORK/$name.expected"
 	check_sha256_file "$name"
+	check_blockmap_marks "$name" "$bad"
 	[ "$FAILED" -eq "$before" ] || show_output "$name"
 	e01_case "$name-e01" "$dev" "$WORK/$name.expected" "$bad"
+}
+
+# check_blockmap_marks NAME BAD-SPEC -- BASE.blockmap marks exactly the
+# 64 KiB blocks that hold the bad sectors (read with od, not with custos).
+check_blockmap_marks() {
+	local name=$1 bad=$2 r f c b0 b1 want="" got="" leaves runs off
+	for r in $(echo "$bad" | tr , ' '); do
+		f=${r%%:*}; c=${r##*:}
+		b0=$(( f * 512 / 65536 )); b1=$(( ((f + c) * 512 - 1) / 65536 ))
+		for ((b = b0; b <= b1; b++)); do want="$want $b"; done
+	done
+	want=$(echo $want | tr ' ' '\n' | sort -nu | tr '\n' ' ')
+	leaves=$(od -An -t u8 -j 40 -N 8 "$BASE.blockmap" | tr -d ' ')
+	runs=$(od -An -t u8 -j 48 -N 8 "$BASE.blockmap" | tr -d ' ')
+	off=$(( 128 + 32 * leaves ))
+	for ((i = 0; i < runs; i++)); do
+		read -r f c <<<"$(od -An -t u8 -j $((off + 16 * i)) -N 16 \
+			"$BASE.blockmap")"
+		for ((b = f; b < f + c; b++)); do got="$got $b"; done
+	done
+	got=$(echo $got | tr ' ' '\n' | sort -nu | tr '\n' ' ')
+	check "$name: block map marks the blocks with bad sectors" "$want" "$got"
+	check "$name: report block_map.marked_blocks" \
+		"$(echo $want | wc -w)" "$(jqr "$REPORT" .block_map.marked_blocks)"
 }
 
 # e01_case NAME DEVICE EXPECTED-IMAGE BAD-SPEC -- the same faulty device into
