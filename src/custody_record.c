@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "custos/text.h"
 #include "custody_private.h"
 #include "custos/cert.h"
 #include "error_private.h"
@@ -61,17 +62,9 @@ void custos__custody_sha256_hex(char out[HEX_SHA256], const void *data,
  * at most max input bytes. */
 void custos__safe_text(char *out, size_t cap, const char *in, size_t len)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 < cap; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
+	/* The one escape every tool uses (C0, C1, bidi, invalid UTF-8);
+	 * French, Arabic and CJK names stay readable. */
+	custos_text_escape(out, cap, in, len);
 }
 
 custos_status custos_custody_safe_text(char **out, const char *text,

@@ -174,16 +174,18 @@ static void test_torn_line(void)
 }
 
 /* Untrusted text is escaped whole: nothing dropped, no byte cut, no raw
- * control or non-ASCII byte left. */
+ * control, C1 or bidi control or invalid byte left; valid accented text is
+ * kept as it is. */
 static void test_safe_text(void)
 {
-	static const char in[] = "ok \xff\xc3\xa9\x1b[31m\\ \xc2\x9b.";
+	static const char in[] = "ok \xff\xc3\xa9\x1b[31m\\ \xc2\x9b."
+		"\xe2\x80\xae";
 	char *out = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(custos_custody_safe_text(&out, in,
 		sizeof(in) - 1), CUSTOS_OK);
-	CU_ASSERT_STRING_EQUAL(out, "ok \\xff\\xc3\\xa9\\x1b[31m\\x5c "
-		"\\xc2\\x9b.");
+	CU_ASSERT_STRING_EQUAL(out, "ok \\xff\xc3\xa9\\x1b[31m\\\\ "
+		"\\u009b.\\u202e");
 	free(out);
 	CU_ASSERT_EQUAL_FATAL(custos_custody_safe_text(&out, "", 0),
 		CUSTOS_OK);
