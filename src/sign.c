@@ -744,6 +744,14 @@ static custos_status verify_signature(custos_sign_verification *v,
 
 		v->digest = md != NULL ? custos__md_name(md) : "unknown";
 	}
+	/* A digest OpenSSL cannot compute is the signature's fault, not
+	 * ours: say so as a failed check (found by fuzz_cms). */
+	if (digalg == NULL || EVP_get_digestbyobj(digalg->algorithm) == NULL) {
+		sig_fail(v, CUSTOS_SIGN_MALFORMED,
+			"%s names a digest algorithm that cannot be computed",
+			v->sig_path);
+		goto done;
+	}
 	read_signing_time(v, si);
 	CMS_SignerInfo_set1_signer_cert(si, signer);
 
@@ -761,7 +769,9 @@ static custos_status verify_signature(custos_sign_verification *v,
 		goto done;
 	cmsbio = CMS_dataInit(cms, content);
 	if (cmsbio == NULL) {
-		st = custos__error_openssl(err, "cannot start the check");
+		openssl_detail(detail, sizeof(detail));
+		sig_fail(v, CUSTOS_SIGN_MALFORMED,
+			"%s cannot be checked: %s", v->sig_path, detail);
 		goto done;
 	}
 	for (;;) {
