@@ -6,6 +6,7 @@
  * written to a new file, signed (detached CAdES, .p7s) and, on request,
  * named in a custody record (bundle_log.c).  See custos-bundle(1).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,77 @@ static char *receipt_text(const custos_bundle_receipt_options *o,
 	return withnl;
 }
 
+/* Prefix err's message with what failed, naming the file. */
+static custos_status step_failed(custos_error *err, custos_status st,
+		const char *step, const char *file, const char *suffix)
+{
+	char why[CUSTOS_ERROR_MESSAGE_MAX];
+
+	snprintf(why, sizeof(why), "%s", err != NULL ? err->message : "?");
+	return custos__error_set(err, st, "%s %s%s: %s", step, file, suffix,
+		why);
+}
+
+/*
+ * The receipt and its signature are made in a private folder beside
+ * output, then both committed (never over anything): a receipt under its
+ * final name always has its signature beside it.
+ */
+static custos_status write_signed(const char *output, const char *text,
+		size_t len, const custos_sign_options *sign, custos_error *err)
+{
+	custos__staged stage;
+	char *p7s_final = custos__aprintf("%s.p7s", output);
+	char *p7s_name = custos__aprintf("%s.p7s", custos__basename(output));
+	const char *tmp = NULL;
+	custos_status st;
+	int fd = -1;
+
+	memset(&stage, 0, sizeof(stage));
+	if (p7s_final == NULL || p7s_name == NULL) {
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Refuse early; the commit refuses in any case. */
+	if (custos__path_exists(output) || custos__path_exists(p7s_final)) {
+		st = custos__error_set(err, CUSTOS_EEXIST,
+			"%s exists; nothing is overwritten",
+			custos__path_exists(output) ? output : p7s_final);
+		goto out;
+	}
+	if ((st = custos__staged_open(&stage, output, err)) != CUSTOS_OK)
+		goto out;
+	if (custos__staged_add(&stage, p7s_name, p7s_final,
+			"signature of the receipt", err) == NULL ||
+	    (tmp = custos__staged_add(&stage, custos__basename(output), output,
+			"receipt", err)) == NULL) {
+		st = CUSTOS_ENOMEM;
+		goto out;
+	}
+	st = custos__create_exclusive(&fd, tmp, 0644, err);
+	if (st == CUSTOS_OK)
+		st = custos__write_all(fd, text, len, output, err);
+	if (st == CUSTOS_OK && fsync(fd) != 0)
+		st = custos__error_errno(err, errno, "fsync");
+	if (fd >= 0 && close(fd) != 0 && st == CUSTOS_OK)
+		st = custos__error_errno(err, errno, "close");
+	if (st != CUSTOS_OK) {
+		step_failed(err, st, "writing the receipt", output, "");
+		goto out;
+	}
+	if ((st = custos_sign_file(tmp, sign, err)) != CUSTOS_OK) {
+		step_failed(err, st, "signature of the receipt", output, ".p7s");
+		goto out;
+	}
+	st = custos__staged_commit(&stage, err);
+out:
+	custos__staged_discard(&stage);
+	custos__staged_free(&stage);
+	free(p7s_final);
+	free(p7s_name);
+	return st;
+}
+
 custos_status custos_bundle_receipt_write(char sha256[65],
 		const custos_bundle_receipt_options *o, custos_error *err)
 {
@@ -94,7 +166,6 @@ custos_status custos_bundle_receipt_write(char sha256[65],
 	char *text;
 	size_t len;
 	custos_status st;
-	int fd = -1;
 
 	if (o == NULL || o->bundle == NULL || o->summary == NULL ||
 	    o->officer == NULL || o->authority == NULL || o->storage == NULL ||
@@ -110,24 +181,12 @@ custos_status custos_bundle_receipt_write(char sha256[65],
 		return custos__error_set(err, CUSTOS_ENOMEM,
 			"cannot build the receipt");
 	len = strlen(text);
-	st = custos__create_exclusive(&fd, o->output, 0666, err);
-	if (st == CUSTOS_OK)
-		st = custos__write_all(fd, text, len, o->output, err);
-	if (fd >= 0 && close(fd) != 0 && st == CUSTOS_OK)
-		st = CUSTOS_EIO;
-	if (st != CUSTOS_OK) {
-		free(text);
-		return custos__error_set(err, st, "%s: cannot write (exists?)",
-			o->output);
-	}
 	EVP_Digest(text, len, d, NULL, EVP_sha256(), NULL);
-	free(text);
 	custos__hex_into(sha, d, 32);
-	if ((st = custos_sign_file(o->output, o->sign, err)) != CUSTOS_OK) {
-		char why[CUSTOS_ERROR_MESSAGE_MAX];
-		snprintf(why, sizeof(why), "%s", err != NULL ? err->message : "?");
-		return custos__error_set(err, st, "signing the receipt: %s", why);
-	}
+	st = write_signed(o->output, text, len, o->sign, err);
+	free(text);
+	if (st != CUSTOS_OK)
+		return st;
 	if (o->log != NULL &&
 	    (st = custos__bundle_log_received(o->log, o->summary, sha,
 			o->discrepancy == NULL, o->storage, o->sign, err)) !=

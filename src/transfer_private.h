@@ -15,6 +15,7 @@
 #include "custos/bundle.h"
 #include "custos/sign.h"
 #include "bag_private.h"
+#include "bundle_private.h"
 
 /* ---- writing ---- */
 
@@ -23,9 +24,11 @@ typedef struct custos__part_info {
 	char sha256[65];
 } custos__part_info;
 
-/* Start zeroed with fd -1; set base (OUT), split (0: one part) and md. */
+/* Start zeroed with fd -1; set final_base (OUT), stage (the private
+ * folder the parts are made in), split (0: one part) and md. */
 typedef struct custos__parts {
-	const char *base;
+	const char *final_base;
+	custos__staged *stage;
 	uint64_t split;
 	int fd;
 	unsigned int count;
@@ -43,8 +46,6 @@ custos_status custos__parts_close(custos__parts *p, custos_error *err);
 /* The age writer's sink: cuts the stream at split bytes. */
 custos_status custos__parts_sink(void *ctx, const void *data, size_t len,
 		custos_error *err);
-/* After a failure: remove every part written (custos made them). */
-void custos__parts_remove(custos__parts *p);
 void custos__parts_free(custos__parts *p);
 
 /* What the transfer manifest names besides the parts. */
@@ -57,15 +58,17 @@ typedef struct custos__transfer_info {
 	size_t recipient_count;
 } custos__transfer_info;
 
-/* Write OUT.transfer-manifest.txt (never over an existing file) and sign
- * it (OUT.transfer-manifest.txt.p7s). */
-custos_status custos__transfer_manifest_write(const char *output,
-		const custos__transfer_info *info, const custos__parts *p,
-		const custos_sign_options *sign, custos_error *err);
+/* Write OUT.transfer-manifest.txt and sign it (.p7s), both in the staging
+ * folder, registered to be committed after the parts. */
+custos_status custos__transfer_manifest_write(custos__staged *stage,
+		const char *output, const custos__transfer_info *info,
+		const custos__parts *p, const custos_sign_options *sign,
+		custos_error *err);
 
 /* ---- verifying ---- */
 
 typedef struct custos__transfer_part {
+	char *name;                 /* as the manifest gives it */
 	char *path;
 	uint64_t size;
 	char sha256[65];
@@ -76,7 +79,10 @@ typedef struct custos__transfer {
 	unsigned long part_count;
 	custos__transfer_part *parts;
 	size_t n;
-	int header_ok;
+	unsigned int seen;          /* the header labels met so far */
+	uint64_t total_size;
+	char **recipients;          /* the Recipient lines, to refuse a repeat */
+	size_t recipient_count;
 	char *dir;                  /* the manifest's folder: parts are here */
 } custos__transfer;
 

@@ -5,7 +5,8 @@
  * operation and the path it applies to (any path containing TEXT):
  *   create  open/openat with O_CREAT fails with ENOSPC
  *   write   write() to a descriptor open on such a path fails with ENOSPC
- *   commit  renameat2/rename/link to such a path fails with EIO
+ *   commit  renameat2/rename/link to a final name ending in TEXT (not
+ *           inside a ".part-" staging folder) fails with EIO
  *   plant   after a file named TEXT is created, a symlink "data" pointing
  *           to CUSTOS_FAULT_TARGET appears beside it (an attacker racing
  *           `open`)
@@ -34,6 +35,8 @@ static void next_symbol(void *fn, size_t size, const char *name)
 	memcpy(fn, &p, size);
 }
 
+/* commit: a rename to a final name only, not one inside a private
+ * ".part-XXXXXX" staging folder. */
 static int fault(const char *op, const char *path)
 {
 	const char *spec = getenv("CUSTOS_FAULT");
@@ -44,6 +47,11 @@ static int fault(const char *op, const char *path)
 	n = strlen(op);
 	if (strncmp(spec, op, n) != 0 || spec[n] != ':')
 		return 0;
+	if (strcmp(op, "commit") == 0) {
+		size_t pl = strlen(path), tl = strlen(spec + n + 1);
+		return strstr(path, ".part-") == NULL && pl >= tl &&
+			strcmp(path + pl - tl, spec + n + 1) == 0;
+	}
 	return strstr(path, spec + n + 1) != NULL;
 }
 
