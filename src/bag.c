@@ -469,7 +469,7 @@ static custos_status info_line_parse(custos__bag *b, char *line,
 				"appear once)", n, info_unique[i]);
 		ic->seen |= 1u << i;
 	}
-	if (strncmp(line, "Payload-Oxum:", 13) == 0) {
+	if (strncasecmp(line, "Payload-Oxum:", 13) == 0) {
 		char *end;
 		const char *v = line + 13;
 		while (*v == ' ' || *v == '\t')

@@ -409,6 +409,8 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 	custos_status st = bundle_create(bundle_id, o, err);
 
 	custos__utf8_locale_leave(l, old);
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
 	return st;
 }
 
@@ -593,6 +595,8 @@ custos_status custos_bundle_verify(custos_bundle_summary *summary,
 	custos_status st = bundle_run(summary, path, o, NULL, -1, err);
 
 	custos__utf8_locale_leave(l, old);
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
 	return st;
 }
 
@@ -658,5 +662,7 @@ custos_status custos_bundle_open(custos_bundle_summary *summary,
 	custos_status st = bundle_open(summary, path, o, dest, err);
 
 	custos__utf8_locale_leave(l, old);
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
 	return st;
 }

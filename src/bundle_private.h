@@ -57,6 +57,12 @@ void custos__copy_value(char *out, size_t cap, const char *v);
  * silently), and the text is cut only between characters.  Returns the
  * length.  Printing it still goes through the tools' escaping. */
 size_t custos__clean_text(char *out, size_t cap, const char *v);
+/* The library's one pass over a message before a public bundle function
+ * returns it: untrusted text (names from a tar, a manifest) may have put
+ * controls or invalid UTF-8 in it, or the formatter cut it inside a
+ * character; it is cleaned as custos__clean_text does.  The tools then
+ * print it through their own escaping. */
+void custos__error_tidy(custos_error *err);
 /* 1 if the len bytes at s are valid UTF-8 without NUL. */
 int custos__utf8_valid(const char *s, size_t len);
 

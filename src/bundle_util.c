@@ -385,3 +385,29 @@ void custos__utf8_locale_leave(locale_t l, locale_t old)
 	uselocale(old);
 	freelocale(l);
 }
+
+void custos__error_tidy(custos_error *err)
+{
+	char tidy[CUSTOS_ERROR_MESSAGE_MAX];
+	size_t n;
+
+	if (err == NULL)
+		return;
+	n = strnlen(err->message, sizeof(err->message));
+	if (n == sizeof(err->message)) {
+		err->message[--n] = '\0';
+	}
+	/* A message cut by the formatter may end inside a character: the
+	 * cut is moved back to the character's start. */
+	if (n + 1 == sizeof(err->message)) {
+		size_t i = n;
+		while (i > 0 && ((unsigned char)err->message[i - 1] & 0xc0) ==
+				0x80 && n - i < 3)
+			i--;
+		if (i > 0 && (unsigned char)err->message[i - 1] >= 0xc0 &&
+		    utf8_char((const unsigned char *)err->message + i - 1) == 0)
+			err->message[i - 1] = '\0';
+	}
+	custos__clean_text(tidy, sizeof(tidy), err->message);
+	memcpy(err->message, tidy, sizeof(tidy));
+}

@@ -477,6 +477,23 @@ static custos_status transfer_complete(custos__bag *b, custos__transfer *t)
 	return st;
 }
 
+custos_status custos__transfer_parse(custos__transfer *t, custos__bag *b,
+		char *text, size_t len, const char *dir)
+{
+	custos_status st;
+
+	memset(t, 0, sizeof(*t));
+	if (memchr(text, '\0', len) != NULL)
+		return custos__error_set(b->err, CUSTOS_EFORMAT,
+			"transfer manifest: holds a NUL byte");
+	t->dir = custos__strdup(dir);
+	if (t->dir == NULL)
+		return custos__error_set(b->err, CUSTOS_ENOMEM, "out of memory");
+	if ((st = custos__each_line(b, text, transfer_line, t)) != CUSTOS_OK)
+		return st;
+	return transfer_complete(b, t);
+}
+
 /* A file the bundle names (a part, a signature) that is not a regular
  * file makes the bundle hostile, not the command wrong. */
 static custos_status bundle_member_status(custos_status st)
@@ -521,20 +538,13 @@ custos_status custos__transfer_open(custos__transfer *t, custos__bag *b,
 		goto out;
 	EVP_Digest(text, len, d, NULL, EVP_sha256(), NULL);
 	custos__hex_into(sha256, d, 32);
-	if (memchr(text, '\0', len) != NULL) {
-		st = custos__error_set(b->err, CUSTOS_EFORMAT,
-			"transfer manifest: holds a NUL byte");
-		goto out;
+	{
+		char *dir = custos__dirname(path);
+		st = dir == NULL ?
+			custos__error_set(b->err, CUSTOS_ENOMEM, "out of memory") :
+			custos__transfer_parse(t, b, (char *)text, len, dir);
+		free(dir);
 	}
-	t->dir = custos__dirname(path);
-	if (t->dir == NULL) {
-		st = custos__error_set(b->err, CUSTOS_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((st = custos__each_line(b, (char *)text, transfer_line, t)) !=
-			CUSTOS_OK)
-		goto out;
-	st = transfer_complete(b, t);
 out:
 	free(p7s_path);
 	free(p7s);

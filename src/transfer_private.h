@@ -95,6 +95,11 @@ typedef struct custos__transfer {
 custos_status custos__transfer_open(custos__transfer *t, custos__bag *b,
 		char sha256[65], const char *path, const char *const *trust,
 		size_t trust_count);
+/* The manifest's text (len bytes, NUL-terminated, changed in place) into
+ * t (zeroed first): every line checked, a repeated header refused; parts
+ * are looked for in dir.  Free t with custos__transfer_free. */
+custos_status custos__transfer_parse(custos__transfer *t, custos__bag *b,
+		char *text, size_t len, const char *dir);
 /* Pass 1: each part's size and SHA-256, against the signed manifest. */
 custos_status custos__transfer_check_parts(custos__bag *b,
 		custos__transfer *t);
