@@ -24,6 +24,8 @@
 #include "fileio_private.h"
 #include "util_private.h"
 
+#define RECEIPT_MAX (1024 * 1024)
+
 void custos_bundle_receipt_options_init(custos_bundle_receipt_options *opts)
 {
 	if (opts == NULL)
@@ -42,6 +44,9 @@ static void now_rfc3339(char out[32])
 }
 
 /* The receipt's text, ending in a newline (caller frees), or NULL. */
+static custos_status receipt_check(const char *json, size_t len,
+		custos_error *err);
+
 static char *receipt_text(const custos_bundle_receipt_options *o,
 		const char *received_at, const char *verified_at)
 {
@@ -181,6 +186,11 @@ custos_status custos_bundle_receipt_write(char sha256[65],
 		return custos__error_set(err, CUSTOS_ENOMEM,
 			"cannot build the receipt");
 	len = strlen(text);
+	/* What is signed must read back as a receipt. */
+	if ((st = receipt_check(text, len, err)) != CUSTOS_OK) {
+		free(text);
+		return st;
+	}
 	EVP_Digest(text, len, d, NULL, EVP_sha256(), NULL);
 	custos__hex_into(sha, d, 32);
 	st = write_signed(o->output, text, len, o->sign, err);
@@ -195,4 +205,73 @@ custos_status custos_bundle_receipt_write(char sha256[65],
 	if (sha256 != NULL)
 		memcpy(sha256, sha, sizeof(sha));
 	return CUSTOS_OK;
+}
+
+static custos_status receipt_check(const char *json, size_t len,
+		custos_error *err)
+{
+	static const char *const text_fields[] = {"bundle_id",
+		"request_reference", "transfer_manifest_sha256",
+		"tag_manifest_sha512", "received_at", "verified_at",
+		"receiving_officer", "receiving_authority", "storage_location",
+		"result"};
+	json_error_t jerr;
+	json_t *root, *disc, *v;
+	const char *result;
+	custos_status st = CUSTOS_OK;
+	size_t i;
+
+	if (json == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL, "receipt: none");
+	if (len > RECEIPT_MAX)
+		return custos__error_set(err, CUSTOS_EFORMAT,
+			"receipt: larger than %d bytes", RECEIPT_MAX);
+	/* A repeated key is refused: the last value must never win. */
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return custos__error_set(err, CUSTOS_EFORMAT,
+			"receipt: not JSON (line %d: %s)", jerr.line, jerr.text);
+	v = json_object_get(root, "custos_receipt_version");
+	if (!json_is_object(root) || !json_is_integer(v) ||
+	    json_integer_value(v) != 1) {
+		st = custos__error_set(err, CUSTOS_EFORMAT,
+			"receipt: not a custos receipt (version 1)");
+		goto out;
+	}
+	for (i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++)
+		if (!json_is_string(json_object_get(root, text_fields[i]))) {
+			st = custos__error_set(err, CUSTOS_EFORMAT,
+				"receipt: %s missing or not text", text_fields[i]);
+			goto out;
+		}
+	disc = json_object_get(root, "discrepancies");
+	if (!json_is_array(disc)) {
+		st = custos__error_set(err, CUSTOS_EFORMAT,
+			"receipt: discrepancies missing or not a list");
+		goto out;
+	}
+	json_array_foreach(disc, i, v)
+		if (!json_is_string(v)) {
+			st = custos__error_set(err, CUSTOS_EFORMAT,
+				"receipt: a discrepancy is not text");
+			goto out;
+		}
+	result = json_string_value(json_object_get(root, "result"));
+	if (strcmp(result, "verified") == 0 ? json_array_size(disc) != 0 :
+	    strcmp(result, "not verified") != 0 || json_array_size(disc) == 0)
+		st = custos__error_set(err, CUSTOS_EFORMAT,
+			"receipt: result and discrepancies contradict each other");
+out:
+	json_decref(root);
+	return st;
+}
+
+custos_status custos_bundle_receipt_check(const char *json, size_t len,
+		custos_error *err)
+{
+	custos_status st = receipt_check(json, len, err);
+
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
+	return st;
 }

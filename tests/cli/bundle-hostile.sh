@@ -114,6 +114,9 @@ for l in "Payload-Oxum: 9.1" "Payload-Oxum: 1.1" "Bagging-Date: 2027-01-01" \
 	expect_status 1 "bag-info.txt: ${l%%:*} twice refused ($l)" -- $T $B verify bag
 	expect "... reason names the repeated label" grep -q "${l%%:*}.*\(repeated\|twice\)" out.txt
 done
+mkbag bag && echo "payload-oxum: 1.1" >bag/bag-info.txt
+expect_status 1 "bag-info.txt: a Payload-Oxum in another case is checked too" -- \
+	$T $B verify bag
 mkbag bag && printf 'BagIt-Version: 1.0\n' >>bag/bagit.txt
 expect_status 1 "bagit.txt: BagIt-Version twice refused" -- $T $B verify bag
 mkbag bag && sed -i '2p' bag/bagit.txt
@@ -322,5 +325,20 @@ printf 'x' >"$(printf 'names/latin1-\xe9.txt')"
 expect_status 2 "create: a file name that is not UTF-8 is refused" -- \
 	$T $B create --request request.json "${SIGN[@]}" -r "$R" -o out/l1 \
 	"$(printf 'names/latin1-\xe9.txt')"
+
+# ===================== 8. untrusted text =====================
+mkbag bag && printf '%s  data/\xff\xfe\x1b[31mred\n' "$(printf '0%.0s' $(seq 64))" \
+	>>bag/manifest-sha256.txt
+expect_status 1 "a manifest naming a file with invalid UTF-8 and an escape" -- \
+	$T $B verify bag
+expect "... the name is shown escaped (\\xff), never raw" \
+	grep -q 'data/\\xff\\xfe\\x1b\[31mred' out.txt
+expect "... no raw invalid byte or ESC reaches the terminal" \
+	bash -c '! LC_ALL=C grep -q $'"'"'[\xff\x1b]'"'"' out.txt'
+long=$(printf 'é%.0s' $(seq 400))
+mkbag bag && echo "$(printf '0%.0s' $(seq 64))  data/$long" >>bag/manifest-sha256.txt
+expect_status 1 "a very long accented name in a message" -- $T $B verify bag
+expect "... the message is valid UTF-8 (never cut inside a character)" \
+	iconv -f UTF-8 -t UTF-8 out.txt -o /dev/null
 
 finish
