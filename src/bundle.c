@@ -196,7 +196,7 @@ static custos_status bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 	custos_status st = CUSTOS_OK;
 	struct tm now_tm;
 	char date[16];
-	json_t *evidence = json_array();
+	json_t *evidence = NULL;
 	char *evidence_text = NULL;
 
 	memset(&w, 0, sizeof(w));
@@ -253,6 +253,7 @@ static custos_status bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 		if ((st = custos_age_recipient_check(o->recipients[i], err)) !=
 				CUSTOS_OK)
 			goto out;
+	evidence = json_array();
 	w.now = time(NULL);
 	w.err = err;
 	make_bundle_id(id, w.now);
