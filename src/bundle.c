@@ -444,6 +444,7 @@ static custos_status verify_encrypted(custos__bag *b,
 	int not_tar = 0;
 
 	memset(&t, 0, sizeof(t));
+	memset(&pin, 0, sizeof(pin));
 	pin.fd = -1;
 	if (o->identity_count == 0)
 		return custos__error_set(b->err, CUSTOS_EINVAL,
@@ -492,6 +493,7 @@ out:
 	custos_age_reader_free(r);
 	if (pin.fd >= 0)
 		close(pin.fd);
+	EVP_MD_CTX_free(pin.md);
 	custos__transfer_free(&t);
 	return st;
 }

@@ -632,25 +632,44 @@ custos_status custos__parts_source(void *ctx, void *buf, size_t cap,
 
 	*got = 0;
 	while (p->i < p->t->n) {
+		const custos__transfer_part *tp = &p->t->parts[p->i];
 		ssize_t n;
 		if (p->fd < 0) {
 			custos_status st = custos__open_regular(&p->fd,
-				p->t->parts[p->i].path, "part", err);
+				tp->path, "part", err);
 			if (st != CUSTOS_OK)
 				return bundle_member_status(st);
+			if (p->md == NULL && (p->md = EVP_MD_CTX_new()) == NULL)
+				return custos__error_set(err, CUSTOS_ENOMEM,
+					"out of memory");
+			EVP_DigestInit_ex(p->md, EVP_sha256(), NULL);
+			p->seen = 0;
 		}
 		do
 			n = read(p->fd, buf, cap);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
-			return custos__error_errno(err, errno, "%s",
-				p->t->parts[p->i].path);
+			return custos__error_errno(err, errno, "%s", tp->path);
 		if (n > 0) {
+			/* Hashed again as decrypted: a part swapped after
+			 * the first pass is caught, not trusted. */
+			EVP_DigestUpdate(p->md, buf, (size_t)n);
+			p->seen += (uint64_t)n;
 			*got = (size_t)n;
 			return CUSTOS_OK;
 		}
 		close(p->fd);
 		p->fd = -1;
+		{
+			unsigned char d[32];
+			char h[65];
+			EVP_DigestFinal_ex(p->md, d, NULL);
+			custos__hex_into(h, d, 32);
+			if (p->seen != tp->size || strcmp(h, tp->sha256) != 0)
+				return custos__error_set(err, CUSTOS_EMISMATCH,
+					"part %s changed while it was being read",
+					tp->name);
+		}
 		p->i++;
 	}
 	return CUSTOS_OK;

@@ -105,11 +105,14 @@ custos_status custos__transfer_check_parts(custos__bag *b,
 		custos__transfer *t);
 void custos__transfer_free(custos__transfer *t);
 
-/* The parts, one after another, as an age source; start with fd -1. */
+/* The parts, one after another, as an age source; start zeroed with fd
+ * -1, free md after (each part is hashed again while read). */
 typedef struct custos__parts_in {
 	custos__transfer *t;
 	size_t i;
 	int fd;
+	EVP_MD_CTX *md;
+	uint64_t seen;
 } custos__parts_in;
 
 custos_status custos__parts_source(void *ctx, void *buf, size_t cap,
