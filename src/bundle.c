@@ -3,10 +3,13 @@
  * request and the item names before anything is written, then stream
  * libarchive -> age writer -> parts in one pass (payload hashed while
  * written, tag files last), sign the tag manifest, and write the signed
- * transfer manifest; a failure removes the parts.  verify: a transfer
- * manifest (signature, parts, then decryption and the tar, never
+ * transfer manifest, all inside a private staging folder whose files are
+ * committed at the end, all or nothing, never over anything.  verify: a
+ * transfer manifest (signature, parts, then decryption and the tar, never
  * extracted), a bag folder or a bag as a tar, then every bag check.
- * open: verify, then the same again while extracting into a new folder.
+ * open: verify, then the same again while extracting into a new folder
+ * through its descriptor.  Each runs with a UTF-8 LC_CTYPE for libarchive
+ * and tidies its error message before returning it.
  * The formats live in bag.c, tarstream.c, transfer.c and request.c.
  */
 #include <errno.h>

@@ -1,11 +1,13 @@
 /*
  * The encrypted side of a bundle.  Writing: the age stream is cut into
- * parts OUT.tar.age.000, .001, ... (fsynced, each hashed with SHA-256
- * while written), then the cleartext transfer manifest lists them with
- * the bundle id, the request references and the recipients' fingerprints,
- * and is signed.  Verifying: the manifest's signature comes first, then
- * its lines are parsed, every part's size and SHA-256 are checked against
- * it, and only then are the parts read back as one stream for decryption.
+ * parts OUT.tar.age.000, .001, ... (made in the staging folder, fsynced,
+ * each hashed with SHA-256 while written), then the cleartext transfer
+ * manifest lists them with the bundle id, the request references and the
+ * recipients' fingerprints, and is signed.  Verifying: the manifest is
+ * read once and its signature checked over those bytes, then its lines
+ * are parsed strictly (each header once, no part or recipient twice),
+ * every part's size and SHA-256 are checked against it, and only then are
+ * the parts read back, and hashed again, as one stream for decryption.
  */
 #include <errno.h>
 #include <fcntl.h>
