@@ -24,6 +24,7 @@
 #include "bag_private.h"
 #include "bundle_private.h"
 #include "error_private.h"
+#include "fileio_private.h"
 #include "util_private.h"
 
 void custos__bag_free(custos__bag *b)
@@ -338,17 +339,19 @@ static custos_status manifest_line(custos__bag *b, char *line, size_t n,
 		return custos__error_set(b->err, CUSTOS_EMISMATCH,
 			"%s: lists %s, which is missing", m->name, path);
 	}
-	if (!m->tag) {
-		if (!f->payload)
-			return custos__error_set(b->err, CUSTOS_EFORMAT,
-				"%s: %s is not payload", m->name, path);
-		if (f->listed & (1u << m->alg)) {
-			if (b->v10)
-				return custos__error_set(b->err, CUSTOS_EFORMAT,
-					"%s: %s listed twice", m->name, path);
-		}
+	if (!m->tag && !f->payload)
+		return custos__error_set(b->err, CUSTOS_EFORMAT,
+			"%s: %s is not payload", m->name, path);
+	/* Listed twice, even with the same digest: which line counts would
+	 * depend on the reader.  One manifest per algorithm, so a bit per
+	 * algorithm and kind tells. */
+	if ((m->tag ? f->tag_listed : f->listed) & (1u << m->alg))
+		return custos__error_set(b->err, CUSTOS_EFORMAT,
+			"%s: %s listed twice", m->name, path);
+	if (m->tag)
+		f->tag_listed |= 1u << m->alg;
+	else
 		f->listed |= 1u << m->alg;
-	}
 	if (!(f->have & (1u << m->alg)))
 		return custos__error_set(b->err, CUSTOS_EFORMAT,
 			"%s: %s digest not computed for this bundle", m->name,
@@ -384,6 +387,10 @@ static custos_status fetch_line(custos__bag *b, char *line, size_t n,
 	if (!custos__path_in_scope(path) || strncmp(path, "data/", 5) != 0)
 		return custos__error_set(b->err, CUSTOS_EFORMAT,
 			"fetch.txt line %zu: path outside the payload", n);
+	for (size_t i = 0; i < fc->count; i++)
+		if (strcmp(fc->paths[i], path) == 0)
+			return custos__error_set(b->err, CUSTOS_EFORMAT,
+				"fetch.txt line %zu: a path listed twice", n);
 	if (fc->count == fc->cap) {
 		size_t cap = fc->cap ? fc->cap * 2 : 16;
 		char **p = realloc(fc->paths, cap * sizeof(*p));
@@ -402,18 +409,67 @@ static custos_status fetch_line(custos__bag *b, char *line, size_t n,
 	return CUSTOS_OK;
 }
 
+/*
+ * bag-info.txt labels that describe one fact about the bag: a second line
+ * with any of them is refused (compared without case), so no reader can
+ * take the first value and another the last.  RFC 8493 (2.2.2) lets
+ * reserved elements repeat; for these a repeat can only contradict (two
+ * sizes, dates or counts for one bag).  Payload-Oxum (which verification
+ * checks) and custos's own labels are unique in every bag; Bagging-Date,
+ * Bag-Size, Bag-Group-Identifier and Bag-Count in BagIt 1.0 bags, while a
+ * BagIt 0.97 bag may repeat them (the Library of Congress conformance
+ * suite has such a valid bag; nothing is checked against them).
+ * Source-Organization, Contact-*,
+ * External-Identifier, External-Description, Internal-Sender-* and any
+ * other label may repeat, as the RFC allows.
+ */
+static const char *const info_unique[] = {
+	"Payload-Oxum", "Custos-Bundle-Id", "Custos-Bagging-Time",
+	"Custos-Instrument", "Custos-Measure", "Custos-Requesting-Authority",
+	"Custos-Requested-Authority", "Custos-Request-Reference",
+	"Custos-Case-Reference",
+	/* From here on: unique in BagIt 1.0 bags only (see above). */
+	"Bagging-Date", "Bag-Size", "Bag-Group-Identifier", "Bag-Count",
+};
+#define INFO_UNIQUE (sizeof(info_unique) / sizeof(info_unique[0]))
+#define INFO_UNIQUE_ALWAYS 9
+
 typedef struct info_ctx {
 	int have_oxum;
 	unsigned long long oxum_bytes, oxum_files;
+	unsigned int seen;          /* bit per info_unique label */
 } info_ctx;
-
 
 static custos_status info_line_parse(custos__bag *b, char *line,
 		size_t n, void *vctx)
 {
 	info_ctx *ic = vctx;
+	const char *colon;
+	size_t ll;
 
-	if (strncmp(line, "Payload-Oxum:", 13) == 0) {
+	/* Continuation lines (RFC 8493: leading blanks) and blank lines
+	 * carry no label. */
+	if (line[0] == ' ' || line[0] == '\t' || line[0] == '\0')
+		return CUSTOS_OK;
+	colon = strchr(line, ':');
+	if (colon == NULL)
+		return custos__error_set(b->err, CUSTOS_EFORMAT,
+			"bag-info.txt line %zu: not 'Label: value'", n);
+	ll = (size_t)(colon - line);
+	while (ll > 0 && (line[ll - 1] == ' ' || line[ll - 1] == '\t'))
+		ll--;
+	for (size_t i = 0; i < INFO_UNIQUE; i++) {
+		if (strlen(info_unique[i]) != ll ||
+		    strncasecmp(line, info_unique[i], ll) != 0 ||
+		    (i >= INFO_UNIQUE_ALWAYS && !b->v10))
+			continue;
+		if (ic->seen & (1u << i))
+			return custos__error_set(b->err, CUSTOS_EFORMAT,
+				"bag-info.txt line %zu: %s repeated (it may "
+				"appear once)", n, info_unique[i]);
+		ic->seen |= 1u << i;
+	}
+	if (strncasecmp(line, "Payload-Oxum:", 13) == 0) {
 		char *end;
 		const char *v = line + 13;
 		while (*v == ' ' || *v == '\t')
@@ -437,51 +493,6 @@ static custos_status info_line_parse(custos__bag *b, char *line,
 			line + 17);
 	}
 	return CUSTOS_OK;
-}
-
-/* Check a detached signature over data held in memory. */
-static custos_status check_signature(const void *data, size_t len,
-		const void *p7s, size_t p7s_len, const char *what,
-		const char *const *trust, size_t trust_count, custos_error *err)
-{
-	char dir[] = "/tmp/custos-verify-XXXXXX";
-	char *content = NULL, *sig = NULL;
-	custos_sign_verify_options vo;
-	custos_sign_verification *v = NULL;
-	custos_status st;
-
-	if (mkdtemp(dir) == NULL)
-		return custos__error_errno(err, errno, "temporary folder");
-	content = custos__aprintf("%s/content", dir);
-	sig = custos__aprintf("%s/content.p7s", dir);
-	if (content == NULL || sig == NULL) {
-		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((st = custos__write_file_atomic(content, data, len, err)) !=
-			CUSTOS_OK ||
-	    (st = custos__write_file_atomic(sig, p7s, p7s_len, err)) != CUSTOS_OK)
-		goto out;
-	custos_sign_verify_options_init(&vo);
-	vo.trust = trust;
-	vo.trust_count = trust_count;
-	vo.signature_path = sig;
-	st = custos_sign_verify_file(&v, content, &vo, err);
-	if (st == CUSTOS_EMISMATCH || (st == CUSTOS_OK && v != NULL &&
-			custos_sign_verification_result(v) != CUSTOS_SIGN_OK))
-		st = custos__error_set(err, CUSTOS_EMISMATCH,
-			"%s signature: %s", what, v ?
-			custos_sign_verification_message(v) : "failed");
-out:
-	custos_sign_verification_free(v);
-	if (content != NULL)
-		unlink(content);
-	if (sig != NULL)
-		unlink(sig);
-	rmdir(dir);
-	free(content);
-	free(sig);
-	return st;
 }
 
 static custos_status bagit_txt(custos__bag *b, char **encoding)
@@ -668,7 +679,7 @@ custos_status custos__bag_check(custos__bag *b, int need_signature,
 			goto out;
 		}
 		if (sig != NULL && f != NULL) {
-			st = check_signature(f->content ? f->content :
+			st = custos__verify_detached(f->content ? f->content :
 				(unsigned char *)"", f->content_len,
 				sig->content, sig->content_len, "tag manifest",
 				trust, trust_count, b->err);
@@ -730,14 +741,21 @@ custos_status custos__bag_from_dir(custos__bag *b, const char *top,
 			st = custos__bag_from_dir(b, top, r, depth + 1);
 		} else if (S_ISREG(sb.st_mode)) {
 			custos__fd_input fdd;
-			fdd.fd = open(full, O_RDONLY | O_CLOEXEC);
+			struct stat now;
 			fdd.path = full;
-			if (fdd.fd < 0) {
-				st = custos__error_errno(b->err, errno, "%s", full);
-			} else {
+			st = custos__open_regular(&fdd.fd, full, "bag member",
+				b->err);
+			if (st == CUSTOS_EINVAL)
+				st = CUSTOS_EFORMAT; /* became a FIFO... */
+			if (st == CUSTOS_OK && (fstat(fdd.fd, &now) != 0 ||
+			    now.st_ino != sb.st_ino || now.st_dev != sb.st_dev))
+				st = custos__error_set(b->err, CUSTOS_EFORMAT,
+					"bag folder changed while read (%s)",
+					e->d_name);
+			if (st == CUSTOS_OK)
 				st = custos__bag_add(b, r, custos__fd_read, &fdd);
+			if (fdd.fd >= 0)
 				close(fdd.fd);
-			}
 		} else {
 			st = custos__error_set(b->err, CUSTOS_EFORMAT,
 				"bag folder holds a link or special file");

@@ -60,6 +60,7 @@ typedef struct custos__bag_file {
 	unsigned char *content;     /* tag files only */
 	size_t content_len;
 	unsigned int listed;        /* payload manifests listing it */
+	unsigned int tag_listed;    /* tag manifests listing it */
 } custos__bag_file;
 
 typedef struct custos__bag {
@@ -73,7 +74,9 @@ typedef struct custos__bag {
 	unsigned char *buf;
 	unsigned char *buf2;        /* double buffering in custos__bag_add */
 	int v10;                    /* BagIt-Version 1.0 */
-	const char *extract_dir;    /* open: write regular members here */
+	int extracting;             /* open: write regular members into */
+	int extract_fd;             /* ... the folder open here, */
+	const char *extract_dir;    /* ... named so in messages */
 	/* results */
 	uint64_t payload_bytes, payload_files;
 	char tagmanifest_sha512[129];

@@ -3,13 +3,17 @@
  * request and the item names before anything is written, then stream
  * libarchive -> age writer -> parts in one pass (payload hashed while
  * written, tag files last), sign the tag manifest, and write the signed
- * transfer manifest; a failure removes the parts.  verify: a transfer
- * manifest (signature, parts, then decryption and the tar, never
+ * transfer manifest, all inside a private staging folder whose files are
+ * committed at the end, all or nothing, never over anything.  verify: a
+ * transfer manifest (signature, parts, then decryption and the tar, never
  * extracted), a bag folder or a bag as a tar, then every bag check.
- * open: verify, then the same again while extracting into a new folder.
+ * open: verify, then the same again while extracting into a new folder
+ * through its descriptor.  Each runs with a UTF-8 LC_CTYPE for libarchive
+ * and tidies its error message before returning it.
  * The formats live in bag.c, tarstream.c, transfer.c and request.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,7 @@
 #include "bag_private.h"
 #include "bundle_private.h"
 #include "error_private.h"
+#include "fileio_private.h"
 #include "tarstream_private.h"
 #include "transfer_private.h"
 #include "util_private.h"
@@ -43,7 +48,9 @@ void custos_bundle_create_options_init(custos_bundle_create_options *opts)
 	opts->version = CUSTOS_BUNDLE_CREATE_OPTIONS_VERSION;
 }
 
-/* A payload name must be printable, without '/', CR, LF or '%'. */
+/* A payload name must be UTF-8 (the tag files are), printable, without
+ * '/', '%' (BagIt would have to encode it) or a backslash (sha256sum -c
+ * would read it as an escape). */
 static int payload_name_ok(const char *name)
 {
 	if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
@@ -52,7 +59,34 @@ static int payload_name_ok(const char *name)
 		if ((unsigned char)*p < 0x20 || *p == '%' || *p == '/' ||
 		    *p == 0x7f || *p == '\\')
 			return 0;
-	return 1;
+	return custos__utf8_valid(name, strlen(name));
+}
+
+/* The output prefix makes the part names in the transfer manifest: the
+ * same rules as a payload name.  Then none of the final names may exist
+ * yet, so a second run with the same -o stops here, before any work (the
+ * commit at the end refuses to replace anything in any case). */
+static custos_status output_names_free(const char *output, custos_error *err)
+{
+	static const char *const suffixes[] = {".tar.age.000",
+		".transfer-manifest.txt", ".transfer-manifest.txt.p7s"};
+
+	if (!payload_name_ok(custos__basename(output)))
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"-o: unusable name (CR, LF, %%, backslash, a control "
+			"character, or not UTF-8)");
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char *n = custos__aprintf("%s%s", output, suffixes[i]);
+		int exists = n == NULL || custos__path_exists(n);
+		custos_status st = n == NULL ?
+			custos__error_set(err, CUSTOS_ENOMEM, "out of memory") :
+			custos__error_set(err, CUSTOS_EEXIST,
+				"%s exists; nothing is overwritten", n);
+		free(n);
+		if (exists)
+			return st;
+	}
+	return CUSTOS_OK;
 }
 
 /* One payload item for metadata/evidence.json, with the warrant (and
@@ -146,7 +180,7 @@ static void bag_info(custos__sbuf *info, json_t *req, const char *id,
 		custos__request_str(refs, "case"));
 }
 
-custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
+static custos_status bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 		const custos_bundle_create_options *o, custos_error *err)
 {
 	custos__tar_writer w;
@@ -159,25 +193,34 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 	custos__transfer_info tinfo;
 	json_t *refs;
 	uint64_t oxum_bytes = 0;
-	char id[CUSTOS_BUNDLE_ID_MAX], *tmpdir = NULL, *p7s_path = NULL;
+	char id[CUSTOS_BUNDLE_ID_MAX], *p7s_path = NULL;
+	custos__staged stage;
 	char rc[CUSTOS__RFC3339_MAX];
 	custos_status st = CUSTOS_OK;
 	struct tm now_tm;
 	char date[16];
-	json_t *evidence = json_array();
+	json_t *evidence = NULL;
 	char *evidence_text = NULL;
 
 	memset(&w, 0, sizeof(w));
 	memset(&p, 0, sizeof(p));
+	memset(&stage, 0, sizeof(stage));
 	p.fd = -1;
 	if (bundle_id == NULL || o == NULL || o->request_path == NULL ||
 	    o->sign == NULL || o->output == NULL || o->recipient_count == 0 ||
 	    (o->item_count > 0 && o->items == NULL))
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"bundle: request, signer, recipients and output are required");
-	/* The request, then the item names, before anything is written. */
-	st = custos__read_small(&request, &request_len, o->request_path,
-		CUSTOS_BUNDLE_REQUEST_MAX, err);
+	/* The output names, the request, then the items, before anything
+	 * is written. */
+	if ((st = output_names_free(o->output, err)) != CUSTOS_OK)
+		return st;
+	st = custos__read_file_max(o->request_path, CUSTOS_BUNDLE_REQUEST_MAX,
+		&request, &request_len, "request", err);
+	if (st == CUSTOS_ENOMEM && request == NULL)
+		st = custos__error_set(err, CUSTOS_EFORMAT,
+			"request %s: larger than %d bytes", o->request_path,
+			CUSTOS_BUNDLE_REQUEST_MAX);
 	if (st != CUSTOS_OK)
 		return st;
 	st = custos__request_parse(&req, (const char *)request, request_len, err);
@@ -187,7 +230,19 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 		const char *b = custos__basename(o->items[i]);
 		if (!payload_name_ok(b)) {
 			st = custos__error_set(err, CUSTOS_EINVAL,
-				"item %zu: unusable file name (CR, LF, %%, ...)", i + 1);
+				"item %zu: unusable file name (CR, LF, %%, "
+				"backslash, a control character, or not UTF-8)",
+				i + 1);
+			goto out;
+		}
+		/* A FIFO, device or socket is refused before anything is
+		 * written (and again when the item is opened). */
+		if ((st = custos__check_regular(o->items[i], "item", err)) !=
+				CUSTOS_OK)
+			goto out;
+		if (!custos__path_exists(o->items[i])) {
+			st = custos__error_set(err, CUSTOS_ENOTFOUND,
+				"item %zu: no such file", i + 1);
 			goto out;
 		}
 		for (size_t j = 0; j < i; j++)
@@ -201,22 +256,19 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 		if ((st = custos_age_recipient_check(o->recipients[i], err)) !=
 				CUSTOS_OK)
 			goto out;
+	evidence = json_array();
 	w.now = time(NULL);
 	w.err = err;
 	make_bundle_id(id, w.now);
 	m256.max = m512.max = info.max = MANIFEST_MAX;
 	w.tagmanifest.max = MANIFEST_MAX;
 
-	tmpdir = custos__aprintf("%s.tmp-XXXXXX", o->output);
-	if (tmpdir == NULL || mkdtemp(tmpdir) == NULL) {
-		st = tmpdir == NULL ?
-			custos__error_set(err, CUSTOS_ENOMEM, "out of memory") :
-			custos__error_errno(err, errno, "%s", tmpdir);
-		free(tmpdir);
-		tmpdir = NULL;
+	/* Everything is made in a private folder beside the output and
+	 * reaches its final name only at the end, all or nothing. */
+	if ((st = custos__staged_open(&stage, o->output, err)) != CUSTOS_OK)
 		goto out;
-	}
-	p.base = o->output;
+	p.final_base = o->output;
+	p.stage = &stage;
 	p.split = o->split_size;
 	p.md = EVP_MD_CTX_new();
 	if (p.md == NULL) {
@@ -302,14 +354,15 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 			w.tagmanifest.data, w.tagmanifest.len, 0)) != CUSTOS_OK)
 		goto out;
 	/* The sending authority signs the tag manifest (detached CAdES). */
-	p7s_path = custos__aprintf("%s/tagmanifest-sha512.txt.p7s", tmpdir);
+	p7s_path = custos__aprintf("%s/tagmanifest-sha512.txt.p7s", stage.dir);
 	if (p7s_path == NULL) {
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((st = custos_sign_buffer_to(w.tagmanifest.data, w.tagmanifest.len,
 			p7s_path, o->sign, err)) != CUSTOS_OK ||
-	    (st = custos__read_small(&p7s, &p7s_len, p7s_path, P7S_MAX, err)) !=
+	    (st = custos__read_file_max(p7s_path, P7S_MAX, &p7s, &p7s_len,
+			"signature", err)) !=
 			CUSTOS_OK ||
 	    (st = custos__tar_add_tag(&w, id,
 			"signature/tagmanifest-sha512.txt.p7s", p7s, p7s_len,
@@ -326,21 +379,21 @@ custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 	tinfo.case_reference = custos__request_str(refs, "case");
 	tinfo.recipients = o->recipients;
 	tinfo.recipient_count = o->recipient_count;
-	if ((st = custos__transfer_manifest_write(o->output, &tinfo, &p,
-			o->sign, err)) != CUSTOS_OK)
+	if ((st = custos__transfer_manifest_write(&stage, o->output, &tinfo,
+			&p, o->sign, err)) != CUSTOS_OK)
+		goto out;
+	/* Parts, the signature, then the manifest: all or nothing. */
+	if ((st = custos__staged_commit(&stage, err)) != CUSTOS_OK)
 		goto out;
 	snprintf(bundle_id, CUSTOS_BUNDLE_ID_MAX, "%s", id);
 out:
 	custos__tar_writer_free(&w);
 	custos_age_writer_free(age);
 	custos__parts_free(&p);
-	if (st != CUSTOS_OK)
-		custos__parts_remove(&p); /* no half-written bundle is left */
 	if (p7s_path != NULL)
-		unlink(p7s_path);
-	if (tmpdir != NULL)
-		rmdir(tmpdir);
-	free(tmpdir);
+		unlink(p7s_path); /* scratch, in the private folder */
+	custos__staged_discard(&stage);
+	custos__staged_free(&stage);
 	free(p7s_path);
 	free(p7s);
 	free(request);
@@ -350,6 +403,18 @@ out:
 	free(evidence_text);
 	json_decref(evidence);
 	json_decref(req);
+	return st;
+}
+
+custos_status custos_bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
+		const custos_bundle_create_options *o, custos_error *err)
+{
+	locale_t old, l = custos__utf8_locale_enter(&old);
+	custos_status st = bundle_create(bundle_id, o, err);
+
+	custos__utf8_locale_leave(l, old);
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
 	return st;
 }
 
@@ -382,6 +447,7 @@ static custos_status verify_encrypted(custos__bag *b,
 	int not_tar = 0;
 
 	memset(&t, 0, sizeof(t));
+	memset(&pin, 0, sizeof(pin));
 	pin.fd = -1;
 	if (o->identity_count == 0)
 		return custos__error_set(b->err, CUSTOS_EINVAL,
@@ -430,19 +496,48 @@ out:
 	custos_age_reader_free(r);
 	if (pin.fd >= 0)
 		close(pin.fd);
+	EVP_MD_CTX_free(pin.md);
 	custos__transfer_free(&t);
+	return st;
+}
+
+/* A plain bag as a tar, or a transfer manifest, open on fd. */
+static custos_status verify_file(custos__bag *b, custos_bundle_summary *sum,
+		const char *path, int fd, const custos_bundle_verify_options *o)
+{
+	char head[32] = {0};
+	ssize_t n;
+	int not_tar = 0;
+	custos_status st;
+
+	do
+		n = pread(fd, head, sizeof(head) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return custos__error_errno(b->err, errno, "%s", path);
+	if (n >= 27 && memcmp(head, "Custos-Transfer-Manifest: ", 26) == 0)
+		return verify_encrypted(b, sum, path, o);
+	b->from_tar = 1;
+	b->payload_algs = ALL_ALGS;
+	st = custos__tar_read_fd(b, fd, &not_tar);
+	if (not_tar)
+		return custos__error_set(b->err, CUSTOS_EFORMAT,
+			"%s: not a tar, bag folder or transfer manifest", path);
+	if (st == CUSTOS_OK)
+		st = custos__bag_check(b, 0, o->trust, o->trust_count);
 	return st;
 }
 
 static custos_status bundle_run(custos_bundle_summary *summary,
 		const char *path, const custos_bundle_verify_options *o,
-		const char *extract_dir, custos_error *err)
+		const char *extract_dir, int extract_fd, custos_error *err)
 {
 	custos_bundle_summary local;
 	custos_bundle_verify_options dflt;
 	custos__bag b;
 	struct stat sb;
 	custos_status st;
+	int fd = -1;
 
 	if (summary == NULL)
 		summary = &local;
@@ -455,50 +550,37 @@ static custos_status bundle_run(custos_bundle_summary *summary,
 		return custos__error_set(err, CUSTOS_EINVAL, "no bundle given");
 	if (stat(path, &sb) != 0)
 		return custos__error_errno(err, errno, "%s", path);
-	memset(&b, 0, sizeof(b));
-	b.err = err;
-	b.extract_dir = extract_dir;
 	if (extract_dir != NULL && S_ISDIR(sb.st_mode))
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"%s is a folder already; nothing to open", path);
+	/* A FIFO, device or socket is refused before any read. */
+	if (!S_ISDIR(sb.st_mode) &&
+	    (st = custos__open_regular(&fd, path, "bundle", err)) != CUSTOS_OK)
+		return st;
+	memset(&b, 0, sizeof(b));
+	b.err = err;
+	b.extracting = extract_dir != NULL;
+	b.extract_fd = extract_fd;
+	b.extract_dir = extract_dir;
 	b.buf = malloc(IO_BLOCK);
 	b.buf2 = malloc(IO_BLOCK);
 	if (b.buf == NULL || b.buf2 == NULL) {
-		custos__bag_free(&b);
-		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	}
-	if (S_ISDIR(sb.st_mode)) {
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	} else if (S_ISDIR(sb.st_mode)) {
 		b.payload_algs = ALL_ALGS;
 		st = custos__bag_from_dir(&b, path, "", 0);
 		if (st == CUSTOS_OK)
 			st = custos__bag_check(&b, 0, o->trust, o->trust_count);
-		snprintf(summary->bundle_id, sizeof(summary->bundle_id), "%s",
+		custos__clean_text(summary->bundle_id, sizeof(summary->bundle_id),
 			custos__basename(path));
 	} else {
-		char head[32] = {0};
-		FILE *f = fopen(path, "rb");
-		size_t n = f ? fread(head, 1, sizeof(head) - 1, f) : 0;
-		if (f != NULL)
-			fclose(f);
-		if (n >= 27 && memcmp(head, "Custos-Transfer-Manifest: ", 26) == 0) {
-			st = verify_encrypted(&b, summary, path, o);
-		} else {
-			int not_tar = 0;
-			b.from_tar = 1;
-			b.payload_algs = ALL_ALGS;
-			st = custos__tar_read_file(&b, path, &not_tar);
-			if (not_tar)
-				st = custos__error_set(err, CUSTOS_EFORMAT,
-					"%s: not a tar, bag folder or transfer "
-					"manifest", path);
-			else if (st == CUSTOS_OK)
-				st = custos__bag_check(&b, 0, o->trust,
-					o->trust_count);
-		}
+		st = verify_file(&b, summary, path, fd, o);
 		if (b.root != NULL && !summary->encrypted)
-			snprintf(summary->bundle_id, sizeof(summary->bundle_id),
-				"%s", b.root);
+			custos__clean_text(summary->bundle_id,
+				sizeof(summary->bundle_id), b.root);
 	}
+	if (fd >= 0)
+		close(fd);
 	summary->payload_bytes = b.payload_bytes;
 	summary->payload_files = b.payload_files;
 	memcpy(summary->tagmanifest_sha512, b.tagmanifest_sha512,
@@ -515,15 +597,21 @@ custos_status custos_bundle_verify(custos_bundle_summary *summary,
 		const char *path, const custos_bundle_verify_options *o,
 		custos_error *err)
 {
-	return bundle_run(summary, path, o, NULL, err);
+	locale_t old, l = custos__utf8_locale_enter(&old);
+	custos_status st = bundle_run(summary, path, o, NULL, -1, err);
+
+	custos__utf8_locale_leave(l, old);
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
+	return st;
 }
 
-custos_status custos_bundle_open(custos_bundle_summary *summary,
+static custos_status bundle_open(custos_bundle_summary *summary,
 		const char *path, const custos_bundle_verify_options *o,
 		const char *dest, custos_error *err)
 {
 	custos_status st;
-	char *bad;
+	int fd;
 
 	if (dest == NULL)
 		return custos__error_set(err, CUSTOS_EINVAL, "no folder to open into");
@@ -531,24 +619,56 @@ custos_status custos_bundle_open(custos_bundle_summary *summary,
 		return custos__error_set(err, CUSTOS_EEXIST,
 			"%s exists; open extracts into a new folder", dest);
 	/* Pass 1: verify everything without writing a byte. */
-	st = bundle_run(summary, path, o, NULL, err);
+	st = bundle_run(summary, path, o, NULL, -1, err);
 	if (st != CUSTOS_OK)
 		return st;
+	/* mkdir refuses anything already there, a symlink included; the
+	 * folder is then only ever used through its descriptor. */
 	if (mkdir(dest, 0700) != 0)
-		return custos__error_errno(err, errno, "%s", dest);
+		return errno == EEXIST ?
+			custos__error_set(err, CUSTOS_EEXIST,
+				"%s exists; open extracts into a new folder", dest) :
+			custos__error_errno(err, errno, "%s", dest);
+	fd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return custos__error_errno(err, errno,
+			"%s: the new folder was replaced", dest);
 	/* Pass 2: extract, checking everything again (the parts could have
 	 * changed in between). */
-	st = bundle_run(summary, path, o, dest, err);
+	st = bundle_run(summary, path, o, dest, fd, err);
+	close(fd);
 	if (st == CUSTOS_OK)
 		return CUSTOS_OK;
-	bad = custos__aprintf("%s.UNVERIFIED", dest);
-	if (bad != NULL && rename(dest, bad) == 0) {
+	{
 		char why[CUSTOS_ERROR_MESSAGE_MAX];
+		char *bad = custos__aprintf("%s.UNVERIFIED", dest);
+		custos_error ignored;
+
 		snprintf(why, sizeof(why), "%s", err != NULL ? err->message : "?");
-		custos__error_set(err, st, "failed during extraction (%s); "
-			"the files were moved to %s and must not be relied on",
-			why, bad);
+		/* Moved aside, never over anything already there. */
+		if (bad != NULL && custos__commit_noreplace(dest, bad,
+				&ignored) == CUSTOS_OK)
+			custos__error_set(err, st, "failed during extraction "
+				"(%s); the files were moved to %s and must not be "
+				"relied on", why, bad);
+		else
+			custos__error_set(err, st, "failed during extraction "
+				"(%s); the files in %s must not be relied on", why,
+				dest);
+		free(bad);
 	}
-	free(bad);
+	return st;
+}
+
+custos_status custos_bundle_open(custos_bundle_summary *summary,
+		const char *path, const custos_bundle_verify_options *o,
+		const char *dest, custos_error *err)
+{
+	locale_t old, l = custos__utf8_locale_enter(&old);
+	custos_status st = bundle_open(summary, path, o, dest, err);
+
+	custos__utf8_locale_leave(l, old);
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
 	return st;
 }

@@ -18,6 +18,7 @@
 #include "custos/digest.h"
 #include "bundle_log_private.h"
 #include "error_private.h"
+#include "fileio_private.h"
 #include "util_private.h"
 
 /* The transfer manifest is small: only one this size is hashed. */
@@ -45,20 +46,19 @@ static custos_status append(const char *dir, const custos_custody_event *ev,
 	return st;
 }
 
-/* SHA-256 of a small file (the transfer manifest), or "" on failure. */
+/* SHA-256 of a small file (the transfer manifest), or "" on failure; a
+ * FIFO or device there is refused, not waited on. */
 static void small_file_sha256(const char *path,
 		char hex[CUSTOS_DIGEST_HEX_MAX])
 {
-	char *buf = malloc(MANIFEST_HASH_MAX + 1);
-	FILE *f = buf != NULL ? fopen(path, "rb") : NULL;
-	size_t n = f != NULL ? fread(buf, 1, MANIFEST_HASH_MAX + 1, f) : 0;
+	unsigned char *buf = NULL;
+	size_t n = 0;
 
 	hex[0] = '\0';
-	if (f != NULL && n <= MANIFEST_HASH_MAX && !ferror(f))
+	if (custos__read_file_max(path, MANIFEST_HASH_MAX, &buf, &n,
+			"transfer manifest", NULL) == CUSTOS_OK)
 		(void)custos_digest_buffer_hex(CUSTOS_DIGEST_SHA256, buf, n, hex,
 			CUSTOS_DIGEST_HEX_MAX, NULL);
-	if (f != NULL)
-		fclose(f);
 	free(buf);
 }
 

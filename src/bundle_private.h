@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <locale.h>
+#include <sys/types.h>
+
 #include <jansson.h>
 
 #include "custos/error.h"
@@ -44,13 +47,74 @@ void custos__sb_printf(custos__sbuf *b, const char *fmt, ...)
 void custos__sb_tag_line(custos__sbuf *b, const char *label,
 		const char *value);
 
-/* Read a whole file of at most max bytes (NUL-terminated; caller frees). */
-custos_status custos__read_small(unsigned char **out, size_t *len,
-		const char *path, size_t max, custos_error *err);
-
 /* The value of a parsed "Label: value" line into out: leading blanks
- * dropped, control characters become spaces, cut to cap. */
+ * dropped, then custos__clean_text. */
 void custos__copy_value(char *out, size_t cap, const char *v);
+
+/* Untrusted text into out (cap bytes, NUL-terminated), safe to store and
+ * print: valid UTF-8 is copied, a control character or a byte that is not
+ * valid UTF-8 becomes the four characters \xNN (nothing is dropped
+ * silently), and the text is cut only between characters.  Returns the
+ * length.  Printing it still goes through the tools' escaping. */
+size_t custos__clean_text(char *out, size_t cap, const char *v);
+/* The library's one pass over a message before a public bundle function
+ * returns it: untrusted text (names from a tar, a manifest) may have put
+ * controls or invalid UTF-8 in it, or the formatter cut it inside a
+ * character; it is cleaned as custos__clean_text does.  The tools then
+ * print it through their own escaping. */
+void custos__error_tidy(custos_error *err);
+/* 1 if the len bytes at s are valid UTF-8 without NUL. */
+int custos__utf8_valid(const char *s, size_t len);
+
+/*
+ * Tar member names are UTF-8 (pax), and libarchive converts them through
+ * the locale's character set: under LANG=C a name in French, Arabic or
+ * CJK could not be written or read.  So this thread uses a UTF-8 LC_CTYPE
+ * while a bundle command runs (uselocale: the program's own locale is
+ * left alone).  Give what it returns and *old to _leave.
+ */
+locale_t custos__utf8_locale_enter(locale_t *old);
+void custos__utf8_locale_leave(locale_t l, locale_t old);
+
+/* Check the detached signature p7s over data held in memory (what names
+ * it in messages: "tag manifest"), via a private temporary folder. */
+custos_status custos__verify_detached(const void *data, size_t len,
+		const void *p7s, size_t p7s_len, const char *what,
+		const char *const *trust, size_t trust_count, custos_error *err);
+
+/*
+ * Staging: every file a command writes is made in a private folder
+ * "<output>.part-XXXXXX" (mkdtemp, beside the output), then committed to
+ * its final name with a rename that never replaces.  If one commit fails,
+ * the names this run already committed are taken back (only while they
+ * still hold this run's file), so nothing is left under a final name that
+ * the rest does not vouch for.
+ */
+typedef struct custos__staged_file {
+	char *tmp, *final;
+	const char *step;          /* "part", "transfer manifest", ... */
+	int committed;
+	dev_t dev;
+	ino_t ino;
+} custos__staged_file;
+
+typedef struct custos__staged {
+	char *dir;
+	custos__staged_file *files;
+	size_t count, cap;
+} custos__staged;
+
+custos_status custos__staged_open(custos__staged *s, const char *output,
+		custos_error *err);
+/* Register name (in the folder) for final; returns the staged path
+ * (borrowed) or NULL. */
+char *custos__staged_add(custos__staged *s, const char *name,
+		const char *final, const char *step, custos_error *err);
+/* Commit in the order added; all or nothing. */
+custos_status custos__staged_commit(custos__staged *s, custos_error *err);
+/* Remove what is left in the folder (this run's files only) and it. */
+void custos__staged_discard(custos__staged *s);
+void custos__staged_free(custos__staged *s);
 
 /* An open descriptor read as a stream (a custos__read_fn). */
 typedef struct custos__fd_input {

@@ -110,5 +110,7 @@ custos_status custos_bundle_request_check(const char *json, size_t len,
 		return custos__error_set(err, CUSTOS_EINVAL, "request: none");
 	st = custos__request_parse(&root, json, len, err);
 	json_decref(root);
+	if (st != CUSTOS_OK)
+		custos__error_tidy(err);
 	return st;
 }

@@ -21,6 +21,7 @@
 
 #include "tarstream_private.h"
 #include "error_private.h"
+#include "fileio_private.h"
 #include "util_private.h"
 
 /* ------------------------------------------------------------------ */
@@ -69,7 +70,9 @@ static custos_status entry_header(custos__tar_writer *w, const char *name,
 
 	if (e == NULL)
 		return custos__error_set(w->err, CUSTOS_ENOMEM, "out of memory");
-	archive_entry_set_pathname(e, name);
+	/* The name is UTF-8 already (checked at create): stored as such
+	 * whatever the locale, so a C locale cannot garble or refuse it. */
+	archive_entry_set_pathname_utf8(e, name);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
 	archive_entry_set_size(e, (la_int64_t)size);
@@ -109,20 +112,20 @@ custos_status custos__tar_add_payload(custos__tar_writer *w, const char *id,
 		const char *path, const char *rel, char sha256[65],
 		char sha512[129], uint64_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
 	EVP_MD_CTX *m256 = NULL, *m512 = NULL;
 	unsigned char *buf = NULL, d[64];
 	uint64_t done = 0;
 	char *name = NULL;
-	custos_status st = CUSTOS_OK;
+	int fd;
+	custos_status st = custos__open_regular(&fd, path, "item", w->err);
 
-	if (fd < 0)
-		return custos__error_errno(w->err, errno, "%s", path);
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (st != CUSTOS_OK)
+		return st;
+	if (fstat(fd, &sb) != 0) {
+		st = custos__error_errno(w->err, errno, "%s", path);
 		close(fd);
-		return custos__error_set(w->err, CUSTOS_EINVAL,
-			"%s: not a regular file", path);
+		return st;
 	}
 	name = custos__aprintf("%s/%s", id, rel);
 	buf = malloc(IO_BLOCK);
@@ -239,28 +242,49 @@ static custos_status tee_read(void *ctx, void *buf, size_t cap, size_t *got,
 	return custos__write_all(t->fd, buf, *got, "extracted file", err);
 }
 
-/* Create dir/rel's parent folders (rel is checked: no "..", no links are
- * ever created) and the file itself, which must not exist. */
+/*
+ * Create rel's parent folders and the file itself under the destination
+ * folder's descriptor, one component at a time: mkdirat, then openat with
+ * O_NOFOLLOW|O_DIRECTORY, so a symlink planted in the destination while
+ * open runs is never followed, and the file is created O_EXCL|O_NOFOLLOW.
+ * Nothing can be written outside the destination.  -1 with errno set.
+ */
 static int extract_open(custos__bag *b, const char *rel)
 {
-	char *full = custos__aprintf("%s/%s", b->extract_dir, rel);
-	size_t base = strlen(b->extract_dir) + 1;
-	int fd;
+	char *path = custos__strdup(rel), *comp, *slash;
+	int cur = b->extract_fd, fd = -1, e = 0;
 
-	if (full == NULL)
+	if (path == NULL) {
+		errno = ENOMEM;
 		return -1;
-	for (char *p = full + base; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(full, 0755) != 0 && errno != EEXIST) {
-			*p = '/';
-			free(full);
-			return -1;
-		}
-		*p = '/';
 	}
-	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		0644);
-	free(full);
+	for (comp = path; (slash = strchr(comp, '/')) != NULL;
+			comp = slash + 1) {
+		int next;
+		*slash = '\0';
+		if (mkdirat(cur, comp, 0755) != 0 && errno != EEXIST) {
+			e = errno;
+			break;
+		}
+		next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			O_CLOEXEC);
+		e = errno;
+		if (cur != b->extract_fd)
+			close(cur);
+		cur = next;
+		if (cur < 0)
+			break;
+	}
+	if (cur >= 0 && slash == NULL) {
+		fd = openat(cur, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			O_CLOEXEC | O_NOCTTY, 0644);
+		e = errno;
+	}
+	if (cur >= 0 && cur != b->extract_fd)
+		close(cur);
+	free(path);
+	if (fd < 0)
+		errno = e == ELOOP || e == ENOTDIR ? ELOOP : e;
 	return fd;
 }
 
@@ -342,7 +366,11 @@ static custos_status bag_from_archive(custos__bag *b, struct archive *a,
 				archive_error_string(a) ? archive_error_string(a) :
 				"unreadable");
 		}
-		name = archive_entry_pathname(e);
+		/* pax names are UTF-8; read them as such whatever the
+		 * locale (the plain form may not convert in a C locale). */
+		name = archive_entry_pathname_utf8(e);
+		if (name == NULL)
+			name = archive_entry_pathname(e);
 		if (name == NULL)
 			return custos__error_set(b->err, CUSTOS_EFORMAT,
 				"hostile tar: member without a usable name");
@@ -364,13 +392,20 @@ static custos_status bag_from_archive(custos__bag *b, struct archive *a,
 		td.a = a;
 		td.name = rel;
 		td.src_st = src_st;
-		if (b->extract_dir != NULL) {
+		if (b->extracting) {
 			tee_data tee;
 			tee.td = td;
 			tee.fd = extract_open(b, rel);
+			if (tee.fd < 0 && errno == ELOOP)
+				return custos__error_set(b->err, CUSTOS_EIO,
+					"cannot extract %s: a symbolic link or a "
+					"file is in the way in %s (planted while "
+					"open ran?); nothing was followed", rel,
+					b->extract_dir);
 			if (tee.fd < 0)
 				return custos__error_errno(b->err, errno,
-					"cannot extract a member");
+					"cannot extract %s into %s", rel,
+					b->extract_dir);
 			st = custos__bag_add(b, rel, tee_read, &tee);
 			if (close(tee.fd) != 0 && st == CUSTOS_OK)
 				st = custos__error_errno(b->err, errno,
@@ -387,15 +422,14 @@ static custos_status bag_from_archive(custos__bag *b, struct archive *a,
 	return CUSTOS_OK;
 }
 
-custos_status custos__tar_read_file(custos__bag *b, const char *path,
-		int *not_tar)
+custos_status custos__tar_read_fd(custos__bag *b, int fd, int *not_tar)
 {
 	struct archive *a = archive_read_new();
 	custos_status st;
 
 	*not_tar = 0;
 	if (a == NULL || archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_open_filename(a, path, IO_BLOCK) != ARCHIVE_OK) {
+	    archive_read_open_fd(a, fd, IO_BLOCK) != ARCHIVE_OK) {
 		*not_tar = 1;
 		st = CUSTOS_EFORMAT;
 	} else {

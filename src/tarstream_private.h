@@ -49,14 +49,13 @@ custos_status custos__tar_writer_close(custos__tar_writer *w);
 void custos__tar_writer_free(custos__tar_writer *w);
 
 /*
- * Collect the members of the tar file path (or of the tar stream rd
- * returns) into b, writing each into b->extract_dir as well when that is
- * set.  When the input is no tar at all, *not_tar is set and CUSTOS_EFORMAT
+ * Collect the members of the tar open on fd (or of the tar stream rd
+ * returns) into b, writing each into the folder open on b->extract_fd as
+ * well when b->extracting.  When the input is no tar at all, *not_tar is set and CUSTOS_EFORMAT
  * returned with err left for the caller to fill; a failure of rd is
  * returned as rd reported it.
  */
-custos_status custos__tar_read_file(custos__bag *b, const char *path,
-		int *not_tar);
+custos_status custos__tar_read_fd(custos__bag *b, int fd, int *not_tar);
 custos_status custos__tar_read_stream(custos__bag *b, custos__read_fn rd,
 		void *ctx, int *not_tar);
 

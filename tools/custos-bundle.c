@@ -53,16 +53,35 @@ static void print_main_help(void)
 		TOOL, TOOL, exit_text);
 }
 
-/* Read an identity: an age identity file. */
-static int load_identity(const char *path, char *out)
+/* Read every identity of an age identity file into the next free slots,
+ * as `age -d -i FILE` does: any of them may match a recipient stanza. */
+static int load_identities(const char *path,
+		char idbuf[][CUSTOS_AGE_IDENTITY_MAX], const char **ids,
+		size_t *nids)
 {
 	custos_error err;
+	char **found = NULL;
+	size_t count = 0;
+	int rc = 0;
 
-	if (custos_age_identity_file_read(out, path, &err) != CUSTOS_OK) {
+	if (custos_age_identity_file_read_all(&found, &count, path, &err) !=
+	    CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);
 		return -1;
 	}
-	return 0;
+	for (size_t k = 0; k < count && rc == 0; k++) {
+		if (*nids == MAX_LIST || strlen(found[k]) >=
+		    CUSTOS_AGE_IDENTITY_MAX) {
+			usage_error("more than %d identities", MAX_LIST);
+			rc = -1;
+			break;
+		}
+		memcpy(idbuf[*nids], found[k], strlen(found[k]) + 1);
+		ids[*nids] = idbuf[*nids];
+		(*nids)++;
+	}
+	custos_age_identities_free(found, count);
+	return rc;
 }
 
 /* ---- create ---- */
@@ -234,14 +253,8 @@ static int take_key_option(int c, const char *arg,
 		size_t *nids, const char **trust, size_t *ntrust)
 {
 	if (c == 'i') {
-		if (*nids == MAX_LIST) {
-			usage_error("more than %d identities", MAX_LIST);
+		if (load_identities(arg, idbuf, ids, nids) != 0)
 			return -1;
-		}
-		if (load_identity(arg, idbuf[*nids]) != 0)
-			return -1;
-		ids[*nids] = idbuf[*nids];
-		(*nids)++;
 		return 1;
 	}
 	if (c == OPT_TRUST) {

@@ -147,4 +147,15 @@ CUSTOS_EXTERN void custos_bundle_receipt_options_init(
 CUSTOS_EXTERN custos_status custos_bundle_receipt_write(char sha256[65],
 		const custos_bundle_receipt_options *opts, custos_error *err);
 
+/*
+ * Check the len bytes of a receipt (JSON, custos-bundle(5)) before
+ * relying on it: one JSON object with no key repeated at any depth,
+ * custos_receipt_version 1, the text fields present, "result" either
+ * "verified" with no discrepancy or "not verified" with at least one.
+ * CUSTOS_EFORMAT with the reason otherwise.  Its signature is checked
+ * separately (custos_sign_verify_file on the receipt and its .p7s).
+ */
+CUSTOS_EXTERN custos_status custos_bundle_receipt_check(const char *json,
+		size_t len, custos_error *err);
+
 #endif

@@ -3,6 +3,7 @@
  * validation over the conformance bags (statuses pinned).  Creating,
  * encrypting, splitting and the interoperability checks: tests/cli/bundle.sh.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "custos/bundle.h"
@@ -79,8 +80,65 @@ static void test_conformance(void)
 		&err), CUSTOS_ENOTFOUND);
 }
 
+/* Receipts read back (custos_bundle_receipt_check): a repeated key or a
+ * result that contradicts the discrepancies is refused. */
+static void test_receipt_check(void)
+{
+	static const char base[] =
+		"{\"custos_receipt_version\":1,\"bundle_id\":\"b\","
+		"\"request_reference\":\"R\",\"transfer_manifest_sha256\":\"\","
+		"\"tag_manifest_sha512\":\"\",\"received_at\":\"t\","
+		"\"verified_at\":\"t\",\"receiving_officer\":\"O\","
+		"\"receiving_authority\":\"A\",\"storage_location\":\"S\",";
+	char buf[1024];
+	custos_error err;
+
+	snprintf(buf, sizeof(buf), "%s\"result\":\"verified\","
+		"\"discrepancies\":[]}", base);
+	CU_ASSERT_EQUAL(custos_bundle_receipt_check(buf, strlen(buf), &err),
+		CUSTOS_OK);
+	snprintf(buf, sizeof(buf), "%s\"result\":\"not verified\","
+		"\"discrepancies\":[\"part missing\"]}", base);
+	CU_ASSERT_EQUAL(custos_bundle_receipt_check(buf, strlen(buf), &err),
+		CUSTOS_OK);
+	/* The last value must never win: a second "result" is refused. */
+	snprintf(buf, sizeof(buf), "%s\"result\":\"not verified\","
+		"\"discrepancies\":[\"x\"],\"result\":\"verified\"}", base);
+	CU_ASSERT_EQUAL(custos_bundle_receipt_check(buf, strlen(buf), &err),
+		CUSTOS_EFORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "duplicate"));
+	snprintf(buf, sizeof(buf), "%s\"result\":\"verified\","
+		"\"discrepancies\":[\"part missing\"]}", base);
+	CU_ASSERT_EQUAL(custos_bundle_receipt_check(buf, strlen(buf), &err),
+		CUSTOS_EFORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "contradict"));
+	snprintf(buf, sizeof(buf), "%s\"result\":\"fine\","
+		"\"discrepancies\":[]}", base);
+	CU_ASSERT_EQUAL(custos_bundle_receipt_check(buf, strlen(buf), &err),
+		CUSTOS_EFORMAT);
+	CU_ASSERT_EQUAL(custos_bundle_receipt_check("{\"custos_receipt_version"
+		"\":2}", 27, &err), CUSTOS_EFORMAT);
+}
+
+/* A repeated key at any depth of request.json is refused. */
+static void test_request_nested_duplicate(void)
+{
+	static const char dup[] =
+		"{\"instrument\":{\"name\":\"A\",\"name\":\"B\"},"
+		"\"measure\":\"letter-of-request\","
+		"\"requesting_authority\":{\"name\":\"A\",\"country\":\"FR\"},"
+		"\"requested_authority\":{\"name\":\"B\",\"country\":\"AT\"},"
+		"\"references\":{\"request\":\"R-1\"}}";
+	custos_error err;
+
+	CU_ASSERT_EQUAL(check(dup, &err), CUSTOS_EFORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "duplicate"));
+}
+
 static const harness_test tests[] = {
 	{"request", test_request},
+	{"request_nested_duplicate", test_request_nested_duplicate},
+	{"receipt_check", test_receipt_check},
 	{"conformance", test_conformance},
 };
 
