@@ -97,6 +97,14 @@ static void check_package(custos_verify_case *r, const char *package,
 				CUSTOS_CHECK_PASSED, p->required, NULL,
 				i == 0 && res.root[0] ? res.root : NULL, "%s",
 				p->passed);
+		else if (i == failed && opts->trust_count == 0 &&
+			 strcmp(p->name, "signature") == 0)
+			/* Without an anchor the chain cannot hold: that is
+			 * a check not made, as for a report (INCOMPLETE). */
+			custos__verify_add(r, p->id, package,
+				CUSTOS_CHECK_NOT_CHECKED, 1, NULL, NULL,
+				"no trust anchor given (--trust CA.pem), so the "
+				"signed root cannot be proven: %s", e.message);
 		else if (i == failed)
 			custos__verify_add(r, p->id, package,
 				CUSTOS_CHECK_FAILED, 1, NULL, NULL, "%s%s",
@@ -105,7 +113,7 @@ static void check_package(custos_verify_case *r, const char *package,
 		else
 			custos__verify_add(r, p->id, package,
 				CUSTOS_CHECK_NOT_CHECKED, p->required, NULL,
-				NULL, "not checked: %s failed first",
+				NULL, "not checked: %s did not pass first",
 				parts[failed].id);
 		/* The signer's chain: only a trust anchor makes it count. */
 		if (strcmp(p->name, "signature") == 0 && i < failed)
