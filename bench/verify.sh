@@ -4,15 +4,20 @@
 # custos-hash of the image alone"), and against the hand chain a prosecutor
 # would otherwise run, side by side in one run:
 #
-#   verify  custos-verify -q --trust ca.pem CASE        (report, .p7s, log, image)
-#   hash    custos-hash -q CASE/disk.E01                 (md5, sha1, sha256: the report's set)
+#   verify  custos-verify -q --trust ca.pem CASE        (report, .p7s, log, image:
+#           every block against the signed block map, and the report's
+#           md5, sha1, sha256 in the same pass)
+#   hash    custos-hash -q -H md5,sha1,sha256 CASE/disk.E01  (the same set, with the map)
+#   verify_fast  custos-verify -q --blockmap-only ...   (blocks only: all cores)
+#   hash_fast    custos-hash -q CASE/disk.E01           (blocks only)
 #   hand    ewfverify -q -d sha256 disk.E01 && openssl cms -verify ... report.json.p7s
 #           && custos-log verify custody
 #
 # The case is the 1 GiB synthetic media of bench/acquire.sh acquired as an
 # E01 (-c fast) with a signed report, logged, released, received and
 # checkpointed.  Runs are interleaved (v h c v h c ...); medians and ratios
-# are printed.  Usage: bench/verify.sh; env RUNS (default 3), BENCH_DIR,
+# are printed.  Usage: bench/verify.sh; env SIZE_MIB (default 1024: the
+# media of bench/acquire.sh; smaller for a quick run), RUNS (default 3), BENCH_DIR,
 # OUT_DIR, and the binaries CUSTOS_VERIFY, CUSTOS_HASH, CUSTOS_ACQUIRE,
 # CUSTOS_LOG.
 set -euo pipefail
@@ -21,13 +26,18 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo_root=$(cd "$script_dir/.." && pwd -P)
 RUNS=${RUNS:-3}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/custos-bench}
-OUT_DIR=${OUT_DIR:-$BENCH_DIR/out-verify}
+SIZE_MIB=${SIZE_MIB:-1024}
+[[ $SIZE_MIB =~ ^[1-9][0-9]*$ && $((SIZE_MIB % 4)) = 0 ]] ||
+	{ echo "verify.sh: SIZE_MIB must be a multiple of 4" >&2; exit 2; }
+suffix=; [[ $SIZE_MIB = 1024 ]] || suffix=-${SIZE_MIB}m
+OUT_DIR=${OUT_DIR:-$BENCH_DIR/out-verify$suffix}
 B=$repo_root/build/tools
 CUSTOS_VERIFY=${CUSTOS_VERIFY:-$B/custos-verify}
 CUSTOS_HASH=${CUSTOS_HASH:-$B/custos-hash}
 CUSTOS_ACQUIRE=${CUSTOS_ACQUIRE:-$B/custos-acquire}
 CUSTOS_LOG=${CUSTOS_LOG:-$B/custos-log}
 MEDIA=$BENCH_DIR/media-1g.img
+[[ $SIZE_MIB = 1024 ]] || MEDIA=$BENCH_DIR/media$suffix.img
 
 die() { printf 'verify.sh: error: %s\n' "$*" >&2; exit 1; }
 for t in ewfverify openssl /usr/bin/time "$CUSTOS_VERIFY" "$CUSTOS_HASH" \
@@ -38,11 +48,11 @@ done
 # text repeated, AES-128-CTR keystream.  (acquire.sh with SKIP_TIMING=1
 # does not make it.)
 if [[ ! -s $MEDIA ]]; then
-	echo "making the 1 GiB media ..." >&2
+	echo "making the $SIZE_MIB MiB media ..." >&2
 	SEED_TEXT=${SEED_TEXT:-$repo_root/../shared/seed/international-cooperation-in-combating-cybercrime.txt}
 	[[ -s $SEED_TEXT ]] || die "seed text not readable: $SEED_TEXT (set SEED_TEXT)"
 	mkdir -p "$BENCH_DIR"
-	q=$((1 << 28)) chunk=$BENCH_DIR/.text-chunk
+	q=$((SIZE_MIB << 18)) chunk=$BENCH_DIR/.text-chunk
 	: >"$chunk"
 	while (($(stat -c %s "$chunk") < 1048576)); do cat "$SEED_TEXT" >>"$chunk"; done
 	clen=$(stat -c %s "$chunk")
@@ -102,17 +112,19 @@ rm -f "$OUT_DIR"/*.times
 for i in $(seq "$RUNS"); do
 	echo "round $i of $RUNS" >&2
 	run custos_verify "$CUSTOS_VERIFY" -q --trust "$P/ca.pem" "$C"
-	run custos_hash "$CUSTOS_HASH" -q "$C/disk.E01"
+	run custos_hash "$CUSTOS_HASH" -q -H md5,sha1,sha256 "$C/disk.E01"
+	run verify_fast "$CUSTOS_VERIFY" -q --blockmap-only --trust "$P/ca.pem" "$C"
+	run hash_fast "$CUSTOS_HASH" -q "$C/disk.E01"
 	run hand_chain bash -c hand_chain
 done
 
 printf '# custos-verify bench, %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 printf '# %s, %s cores, %s\n' "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$(nproc)" "$(uname -r)"
-printf '# signed E01 (-c fast) of the 1 GiB media, %s bytes of E01, %s log records; %s runs, median wall time\n\n' \
-	"$(stat -c %s "$C"/disk.E?? | awk '{s += $1} END {print s}')" \
+printf '# signed E01 (-c fast) of the %s MiB media, %s bytes of E01, %s log records; %s runs, median wall time\n\n' \
+	"$SIZE_MIB" "$(stat -c %s "$C"/disk.E?? | awk '{s += $1} END {print s}')" \
 	"$(wc -l < "$C/custody/log.jsonl")" "$RUNS"
 printf '%-14s %9s %9s\n' job seconds rss_MiB
-for j in custos_verify custos_hash hand_chain; do
+for j in custos_verify custos_hash verify_fast hash_fast hand_chain; do
 	printf '%-14s %9.2f %9.1f\n' "$j" "$(col $j 1 | median)" \
 		"$(col $j 2 | sort -n | tail -1 | awk '{print $1 / 1024}')"
 done
@@ -121,4 +133,8 @@ echo
 r=$(ratio custos_verify custos_hash)
 printf 'custos-verify / custos-hash = %s (target <= 1.1)  %s\n' "$r" \
 	"$(awk -v r="$r" 'BEGIN {print (r <= 1.1) ? "PASS" : "MISS"}')"
+r=$(ratio verify_fast hash_fast)
+printf 'custos-verify --blockmap-only / custos-hash (blocks only) = %s (target <= 1.1)  %s\n' \
+	"$r" "$(awk -v r="$r" 'BEGIN {print (r <= 1.1) ? "PASS" : "MISS"}')"
 printf 'hand chain / custos-verify = %s\n' "$(ratio hand_chain custos_verify)"
+printf 'hand chain / custos-verify --blockmap-only = %s\n' "$(ratio hand_chain verify_fast)"

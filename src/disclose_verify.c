@@ -457,6 +457,7 @@ custos_status custos_disclose_verify(const char *package,
 	int is_bag;
 	json_error_t je;
 	custos_status st = CUSTOS_OK;
+	const char *part = "report";
 	vctx vv, *v = &vv;
 
 	if (o == NULL) {
@@ -540,6 +541,7 @@ custos_status custos_disclose_verify(const char *package,
 			goto done;
 		}
 	}
+	part = "signature";
 	if (sig_name != NULL) {
 		custos_sign_verify_options so;
 		custos_sign_verification *sv = NULL;
@@ -565,6 +567,7 @@ custos_status custos_disclose_verify(const char *package,
 		st = fail("the report is not signed: the root is not proven");
 		goto done;
 	}
+	part = "custody";
 	if (rec_name != NULL) {
 		const char *want = json_string_value(json_object_get(jrec,
 			"sha256"));
@@ -586,6 +589,7 @@ custos_status custos_disclose_verify(const char *package,
 		}
 	}
 	v->bs = claim.block_size;
+	part = "blocks";
 	st = check_blocks(v, json_object_get(root, "blocks"), &claim, r);
 	known = calloc(json_array_size(v->items) + 4, sizeof(*known));
 	if (st == CUSTOS_OK && known == NULL)
@@ -596,17 +600,24 @@ custos_status custos_disclose_verify(const char *package,
 		known[nknown++] = sig_name;
 		known[nknown++] = rec_name;
 	}
+	if (st == CUSTOS_OK)
+		part = "files";
 	for (size_t i = 0; st == CUSTOS_OK && i < json_array_size(v->items);
 	     i++)
 		st = check_item(v, json_array_get(v->items, i), i, &claim,
 			&known[nknown++], r);
-	if (st == CUSTOS_OK)
+	if (st == CUSTOS_OK) {
+		part = "extra";
 		st = check_only(v, known, nknown);
+	}
 	if (st == CUSTOS_OK && is_bag) {
+		part = "bag";
 		st = custos_bundle_verify(NULL, package, NULL, err);
 		r->bag_checked = st == CUSTOS_OK;
 	}
 done:
+	if (st != CUSTOS_OK)
+		snprintf(r->failed_part, sizeof(r->failed_part), "%s", part);
 	json_decref(root);
 	json_decref(records);
 	free(known);

@@ -61,6 +61,7 @@ custos_status custos_verify_run(custos_verify_case **out,
 	custos__verify_custody(r, &vc, opts);
 	custos__verify_bundles(r, &vc, opts);
 	custos__verify_receipts(r, &vc, opts);
+	custos__verify_disclosures(r, &vc, opts);
 	st = custos__verify_media(r, &vc, opts, err);
 	if (st != CUSTOS_OK)
 		goto out;

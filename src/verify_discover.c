@@ -39,6 +39,7 @@ typedef enum target_kind {
 	KIND_BUNDLE,
 	KIND_RECEIPT,
 	KIND_CASE,
+	KIND_DISCLOSURE,
 } target_kind;
 
 static const char *kind_name(target_kind k)
@@ -50,6 +51,7 @@ static const char *kind_name(target_kind k)
 	case KIND_BUNDLE: return "bundle";
 	case KIND_RECEIPT: return "receipt";
 	case KIND_CASE: return "case-folder";
+	case KIND_DISCLOSURE: return "disclosure-package";
 	default: return "unknown";
 	}
 }
@@ -244,7 +246,8 @@ static custos_status add(collector *c, target_kind kind, const char *path)
 		return c->oom ? custos__error_set(c->err, CUSTOS_ENOMEM,
 			"out of memory") : CUSTOS_OK;
 	if (vc->report_count + vc->image_count + vc->log_count +
-	    vc->bundle_count + vc->receipt_count >= CUSTOS__VERIFY_MAX_TARGETS)
+	    vc->bundle_count + vc->receipt_count + vc->disclosure_count >=
+	    CUSTOS__VERIFY_MAX_TARGETS)
 		return custos__error_set(c->err, CUSTOS_ENOMEM,
 			"more than %d things to verify",
 			CUSTOS__VERIFY_MAX_TARGETS);
@@ -275,6 +278,10 @@ static custos_status add(collector *c, target_kind kind, const char *path)
 		GROW(vc->receipts, vc->receipt_count);
 		vc->receipts[vc->receipt_count++].path = p;
 		break;
+	case KIND_DISCLOSURE:
+		GROW(vc->disclosures, vc->disclosure_count);
+		vc->disclosures[vc->disclosure_count++] = p;
+		break;
 	default:
 		free(p);
 		return CUSTOS_OK;
@@ -289,6 +296,20 @@ static target_kind dir_kind(const char *path)
 {
 	if (is_dir_with(path, "log.jsonl"))
 		return KIND_LOG;
+	/* A custos-disclose package: a bag whose payload describes itself
+	 * in disclosure.json (or that payload, as custos-bundle open
+	 * leaves it). */
+	if (is_dir_with(path, "disclosure.json"))
+		return KIND_DISCLOSURE;
+	if (is_dir_with(path, "bagit.txt")) {
+		char *data = custos__aprintf("%s/data", path);
+		int disclosure = data != NULL &&
+			is_dir_with(data, "disclosure.json");
+
+		free(data);
+		if (disclosure)
+			return KIND_DISCLOSURE;
+	}
 	if (is_dir_with(path, "bagit.txt"))
 		return KIND_BUNDLE;
 	return KIND_CASE;
@@ -609,5 +630,8 @@ void custos__verify_case_free(verify_found *vc)
 	for (size_t i = 0; i < vc->receipt_count; i++)
 		free(vc->receipts[i].path);
 	free(vc->receipts);
+	for (size_t i = 0; i < vc->disclosure_count; i++)
+		free(vc->disclosures[i]);
+	free(vc->disclosures);
 	memset(vc, 0, sizeof(*vc));
 }

@@ -110,6 +110,8 @@ typedef struct verify_found {
 	size_t bundle_count;
 	verify_receipt *receipts;
 	size_t receipt_count;
+	char **disclosures;   /* disclosure package folders */
+	size_t disclosure_count;
 } verify_found;
 
 /* verify_result.c */
@@ -139,6 +141,39 @@ custos_status custos__verify_read_json(json_t **json, char sha256[65],
 /* verify_media.c */
 custos_status custos__verify_media(custos_verify_case *r, verify_found *vc,
 		const custos_verify_options *opts, custos_error *err);
+
+/* verify_blockmap.c: the block map a report carries. */
+typedef struct verify_blockmap {
+	int claimed;          /* the report has a block_map section */
+	int signed_ok;        /* its report.signature passed */
+	int used;             /* the media was read against the map */
+	custos_blockmap_claim claim;
+	custos_blockmap *map; /* NULL: none, missing or refused (a check
+			       * says which) */
+	char *path;
+} verify_blockmap;
+
+/* Load the report's claim and open the map beside it; adds a
+ * media.blockmap.root check when it is malformed or missing. */
+void custos__verify_blockmap_find(custos_verify_case *r,
+		const verify_report *rep, const char *subject,
+		verify_blockmap *bm);
+void custos__verify_blockmap_free(verify_blockmap *bm);
+/* Read img against bm->map (and digests, unless opts->blockmap_only) and
+ * add the media.blockmap.* checks; out gets what custos_image_hash would
+ * give.  Returns the read's status (CUSTOS_OK: read in full). */
+custos_status custos__verify_blockmap_read(custos_verify_case *r,
+		verify_blockmap *bm, const char *subject, custos_image *img,
+		custos_digest_set digests, const custos_verify_options *opts,
+		custos_image_hash_result *out, char *message,
+		size_t message_cap);
+/* 1 when media.blockmap.root and .blocks both passed for subject. */
+int custos__verify_blockmap_proved(const custos_verify_case *r,
+		const char *subject);
+
+/* verify_disclose.c: disclosure packages (custos_disclose_verify). */
+void custos__verify_disclosures(custos_verify_case *r, verify_found *vc,
+		const custos_verify_options *opts);
 
 /* verify_report.c */
 void custos__verify_reports(custos_verify_case *r, verify_found *vc,

@@ -20,6 +20,7 @@
 enum {
 	OPT_TRUST = 256, OPT_LOG, OPT_MAX_GAP, OPT_JSON, OPT_PROGRESS,
 	OPT_WORKERS, OPT_PROFILE, OPT_HTML, OPT_PDF, OPT_LANG, OPT_CASE_UCO,
+	OPT_BLOCKMAP_ONLY,
 };
 
 static const cli_option options[] = {
@@ -48,6 +49,9 @@ static const cli_option options[] = {
 	 "language of the text and the report: en (default), fr, ar"},
 	{{"case-uco", required_argument, NULL, OPT_CASE_UCO}, "OUT.jsonld",
 	 "also export the case as CASE/UCO 1.4 JSON-LD (new file)"},
+	{{"blockmap-only", no_argument, NULL, OPT_BLOCKMAP_ONLY}, NULL,
+	 "with a signed block map, check its blocks only (no MD5, SHA-1 or "
+	 "SHA-256 of the whole media)"},
 	{{"quiet", no_argument, NULL, 'q'}, NULL,
 	 "only the verdict line, no progress"},
 	{{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
@@ -58,13 +62,19 @@ static const cli_option options[] = {
 static const char epilogue[] =
 	"TARGET is an acquisition report (BASE.report.json), an image (E01,\n"
 	"raw, split raw), a custody log folder, a bundle (transfer manifest,\n"
-	"bag folder or bag tar), a receipt, or a case folder holding these.\n"
+	"bag folder or bag tar), a receipt, a disclosure package\n"
+	"(custos-disclose), or a case folder holding these.\n"
 	"What belongs together is found: a report's image files, .p7s and\n"
 	".sha256, the custody log beside it, the bundle a receipt names.\n"
 	"\n"
 	"Verdict: VERIFIED (every required check passed), FAILED (a check\n"
 	"failed) or INCOMPLETE (nothing failed, but a required check could\n"
 	"not be made: a missing image, no --trust, no custody log).\n"
+	"\n"
+	"With a block map (the report's block_map, BASE.blockmap beside it),\n"
+	"every block is checked on all cores against the signed root and\n"
+	"damage is named as byte ranges and files; the report's hashes are\n"
+	"recomputed in the same pass unless --blockmap-only.\n"
 	"\n"
 	"With --profile, each requirement of the receiving court is met, not\n"
 	"met or not applicable, with the evidence.\n"
@@ -224,6 +234,7 @@ int main(int argc, char **argv)
 		case OPT_PDF: pdf_path = optarg; break;
 		case OPT_LANG: lang_code = optarg; break;
 		case OPT_CASE_UCO: case_uco = optarg; break;
+		case OPT_BLOCKMAP_ONLY: opts.blockmap_only = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h':
 			cli_print_help(stdout, TOOL " [OPTIONS] TARGET...",

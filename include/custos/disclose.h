@@ -85,6 +85,10 @@ typedef struct custos_disclose_verify_result {
 	char root[65];            /* the signed root the blocks prove to */
 	uint64_t blocks_checked, files_checked, ranges_checked;
 	char signer[256];
+	/* On failure, the part that failed (the checks before it passed):
+	 * "report", "signature", "custody", "blocks", "files", "extra",
+	 * "bag"; "" on success. */
+	char failed_part[16];
 } custos_disclose_verify_result;
 
 /*

@@ -76,6 +76,12 @@ typedef struct custos_verify_options {
 	 * against, or NULL.  A bad profile fails the run with CUSTOS_EINVAL
 	 * naming the key, before anything is read. */
 	const char *profile_path;
+	/* With a block map the signed report's root proves (custos-verify(1)
+	 * "Block maps"): check only the blocks, and leave the report's
+	 * stream hashes (MD5, SHA-1, SHA-256) unrecomputed, reported as
+	 * not checked and not required.  0: recompute them in the same
+	 * pass. */
+	int blockmap_only;
 } custos_verify_options;
 
 CUSTOS_EXTERN void custos_verify_options_init(custos_verify_options *opts);

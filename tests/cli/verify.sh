@@ -358,7 +358,7 @@ if [ -n "${TSA_SERVER:-}" ] && [ -n "${CUSTOS_SIGN:-}" ]; then
 	TSA_PID=$!
 	trap 'kill $TSA_PID 2>/dev/null; rm -rf "$WORK"' EXIT
 	for _ in $(seq 100); do [ -s tsa/port ] && break; sleep 0.05; done
-	mkdir strict && cp base/sample.E01 base/sample.sha256 strict/ &&
+	mkdir strict && cp base/sample.E01 base/sample.sha256 base/sample.blockmap strict/ &&
 	jq '.source.read_only = true | .case.warrant = "TEST-ONLY order 7"' \
 		base/sample.report.json >strict/sample.report.json &&
 	"$CUSTOS_SIGN" sign --tsa "http://127.0.0.1:$(cat tsa/port)/tsa" \
