@@ -69,6 +69,12 @@ struct custos_acquisition {
 	char *report_json_path, *report_txt_path, *sha256_path;
 	char *report_json;
 	int report_written;
+
+	/* long runs: <base>.map, and the state the report describes
+	 * (borrowed from the run, NULL after it) */
+	char *map_path;
+	int map_at_final;
+	const struct custos__resume *resume;
 };
 
 #endif

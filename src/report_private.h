@@ -60,6 +60,12 @@ typedef struct custos__report {
 	int sign_requested, tsa_requested, signed_ok;
 	const char *report_json_name, *signature_name;
 	const char *signer_subject, *signer_fingerprint, *sign_error;
+
+	/* long runs: sessions, passes, mapfile, read-only checks, as a JSON
+	 * object put under "recovery", and its lines for the text report;
+	 * NULL: none (a stream) */
+	const char *recovery_json;
+	const char *recovery_text;
 } custos__report;
 
 /* Caller frees *out with free(); the text ends with a newline. */

@@ -97,6 +97,19 @@ typedef struct custos_acquire_options {
 	 * nothing; the passphrase callback may then be asked twice.
 	 */
 	const custos_sign_options *sign;
+	/*
+	 * Long acquisitions.  resume: go on with the interrupted run that left
+	 * <base>.part (same source and options, else CUSTOS_EINVAL with the
+	 * reason).  passes: the last ddrescue-style pass over bad areas
+	 * (1 copy, 2 copy what was skipped, 3 trim, 4 scrape, 5 on: retries;
+	 * 0: 4 + retries).  max_bad_area_time: seconds for passes 2 on (0: no
+	 * limit).  sync_interval: bytes between sync points, where the image
+	 * is made durable and the state and <base>.map are saved (0: 64 MiB).
+	 */
+	int resume;
+	unsigned int passes;
+	double max_bad_area_time;
+	uint64_t sync_interval;
 } custos_acquire_options;
 #define CUSTOS_ACQUIRE_OPTIONS_VERSION 1
 
