@@ -395,7 +395,15 @@ static custos_status open_side_file(run *r, custos_error *err)
 			st = custos__error_set(err, CUSTOS_EINVAL, "%s is not "
 				"the rescued data of the interrupted run", path);
 	} else {
+		/* Made exclusively, then opened for reading too (drain). */
 		st = custos__create_exclusive(&r->side_fd, path, 0600, err);
+		if (st == CUSTOS_OK) {
+			close(r->side_fd);
+			r->side_fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+			if (r->side_fd < 0)
+				st = custos__error_errno(err, errno,
+					"cannot open %s", path);
+		}
 	}
 	if (st == CUSTOS_OK)
 		own(r, CUSTOS__RESCUE_DATA_NAME);

@@ -74,13 +74,40 @@ static char *source_key(const custos__resume_config *c)
 	return s;
 }
 
+/* SHA-256 of the case fields, byte for byte (they need not be UTF-8). */
+static void case_digest(const custos_case_info *k, char *hex)
+{
+	const char *f[] = {k->case_number, k->evidence_number, k->examiner,
+			   k->description, k->notes};
+	custos_digest *d = NULL;
+
+	snprintf(hex, CUSTOS_DIGEST_HEX_MAX, "none");
+	if (custos_digest_new(&d, CUSTOS_DIGEST_SHA256, NULL) != CUSTOS_OK)
+		return;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		char len[32];
+
+		/* Length first, so that fields cannot run into each other. */
+		snprintf(len, sizeof(len), "%zd:", f[i] ? (ssize_t)strlen(f[i])
+							: (ssize_t)-1);
+		(void)custos_digest_update(d, len, strlen(len), NULL);
+		if (f[i] != NULL)
+			(void)custos_digest_update(d, f[i], strlen(f[i]), NULL);
+	}
+	(void)custos_digest_final_hex(d, hex, CUSTOS_DIGEST_HEX_MAX, NULL);
+	custos_digest_free(d);
+}
+
 /* The options that shape the output; the rest may change on a resume. */
 static char *options_key(const custos__resume_config *c)
 {
 	const custos_acquire_options *o = c->opts;
-	const custos_case_info *k = &o->case_info;
-	json_t *j = json_pack("{s:i, s:i, s:I, s:i, s:i, s:I, s:s?, s:s?, "
-		"s:s?, s:s?, s:s?}",
+	char cases[CUSTOS_DIGEST_HEX_MAX];
+	json_t *j;
+	char *s;
+
+	case_digest(&o->case_info, cases);
+	j = json_pack("{s:i, s:i, s:I, s:i, s:i, s:I, s:s}",
 		"format", (int)o->format,
 		"compression", o->format == CUSTOS_FORMAT_E01
 			? (int)o->compression : 0,
@@ -88,12 +115,8 @@ static char *options_key(const custos__resume_config *c)
 		"digests", (int)c->digests,
 		"granularity", (int)o->granularity,
 		"buffer_size", (json_int_t)o->buffer_size,
-		"case_number", k->case_number,
-		"evidence_number", k->evidence_number,
-		"examiner", k->examiner, "description", k->description,
-		"notes", k->notes);
-	char *s = j ? json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-
+		"case_sha256", cases);
+	s = j ? json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
 }
