@@ -189,7 +189,7 @@ static custos_status consume_check(void *ctx, const uint8_t *data, size_t len,
 	if (r->verify_at > 0 && r->check_bytes == r->verify_at) {
 		st = prefix_hex(r->digests[rs->check_alg], hex, err);
 		if (st == CUSTOS_OK && strcmp(hex, rs->durable_hex) != 0)
-			return custos__error_set(err, CUSTOS_EINVAL,
+			return custos__error_set(err, CUSTOS_EFORMAT,
 				"refusing to resume: the partial image in %s "
 				"changed since the interrupted session (the %s "
 				"of its first %llu bytes differs)",
@@ -262,9 +262,6 @@ static custos_status replay(run *r, custos_error *err)
 	uint64_t in_file = 0, file_size = 0;
 	custos_status st = CUSTOS_OK;
 
-	if (r->ewf != NULL)
-		return custos__ewf_writer_replay(r->ewf, r->pipeline,
-			r->verify_at, r->start, r->opts->cancel, err);
 	while (st == CUSTOS_OK && offset < r->start) {
 		size_t want = r->start - offset < bufsize
 			? (size_t)(r->start - offset) : bufsize, got = 0;
@@ -315,7 +312,6 @@ static custos_status replay(run *r, custos_error *err)
 		if (st != CUSTOS_OK)
 			break;
 		custos__pipeline_publish(r->pipeline, seq, got);
-		r->replay_seqs = seq + 1;
 		offset += got;
 		if (canceled(r))
 			st = custos__error_set(err, CUSTOS_ECANCELED,
@@ -392,7 +388,7 @@ static custos_status open_side_file(run *r, custos_error *err)
 		r->side_fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		if (r->side_fd < 0 || fstat(r->side_fd, &sb) != 0 ||
 		    !S_ISREG(sb.st_mode))
-			st = custos__error_set(err, CUSTOS_EINVAL, "%s is not "
+			st = custos__error_set(err, CUSTOS_EFORMAT, "%s is not "
 				"the rescued data of the interrupted run", path);
 	} else {
 		/* Made exclusively, then opened for reading too (drain). */
@@ -815,14 +811,14 @@ static custos_status claim_again(run *r, custos_error *err)
 	struct stat sb;
 
 	if (!custos_source_is_seekable(r->src) || !a->source.size_known)
-		return custos__error_set(err, CUSTOS_EINVAL, "a stream cannot "
+		return custos__error_set(err, CUSTOS_EFORMAT, "a stream cannot "
 			"be resumed: %s cannot be read again",
 			a->source.path);
 	if (lstat(a->work_dir, &sb) != 0)
 		return custos__error_errno(err, errno, "nothing to resume: %s",
 			a->work_dir);
 	if (!S_ISDIR(sb.st_mode))
-		return custos__error_set(err, CUSTOS_EINVAL, "%s is not a work "
+		return custos__error_set(err, CUSTOS_EFORMAT, "%s is not a work "
 			"folder of this tool; not resuming", a->work_dir);
 	return CUSTOS_OK;
 }
@@ -856,21 +852,35 @@ static custos_status set_aside_reports(run *r, custos_error *err)
 	return st;
 }
 
-/* Leftovers of a session that stopped in the middle of saving its state:
- * the temporaries custos__replace_own_file makes beside the state and map. */
+/* Leftovers of a session that stopped in the middle of saving its state
+ * (the temporaries custos__replace_own_file makes beside the state and
+ * map) or of committing (the staged report files, made again). */
 static void remove_stale_temps(run *r)
 {
 	DIR *dir = opendir(r->a->work_dir);
 	struct dirent *d;
 
+	const char *staged[4] = {custos__basename(r->a->sha256_path),
+		custos__basename(r->a->report_json_path),
+		custos__basename(r->a->report_txt_path),
+		r->a->signature_path ? custos__basename(r->a->signature_path)
+				     : NULL};
+
 	while (dir != NULL && (d = readdir(dir)) != NULL) {
 		size_t n = strlen(d->d_name);
-		int ours = (strncmp(d->d_name, CUSTOS__STATE_NAME ".",
+		int ours = 0;
+		char *path;
+
+		/* Staged for a commit the earlier session did not finish. */
+		for (int i = 0; i < 4; i++)
+			ours |= staged[i] != NULL &&
+				strcmp(d->d_name, staged[i]) == 0;
+		ours = ours || ((strncmp(d->d_name, CUSTOS__STATE_NAME ".",
 			strlen(CUSTOS__STATE_NAME) + 1) == 0 ||
 			strncmp(d->d_name, r->rs->map_name,
 				strlen(r->rs->map_name)) == 0) &&
-			n > 5 && strcmp(d->d_name + n - 5, ".part") == 0;
-		char *path = ours ? work_path(r->a, d->d_name) : NULL;
+			n > 5 && strcmp(d->d_name + n - 5, ".part") == 0);
+		path = ours ? work_path(r->a, d->d_name) : NULL;
 
 		if (path != NULL)
 			(void)unlink(path);
@@ -1636,20 +1646,18 @@ static custos_status open_e01(run *r, custos_error *err)
 	cfg.model = info->model;
 	cfg.serial = info->serial;
 	cfg.workers = o->workers ? o->workers : custos__cpu_count();
-	if (o->resume) {
-		/* libewf's write resume picks the point: its last complete
-		 * chunk table; the state must reach at least that far. */
-		uint64_t at = 0;
-		custos_status st = custos__ewf_writer_open_resume(&r->ewf, &cfg,
-			&at, err);
-
-		/* The prefix check needs the state's point inside it. */
-		if (st == CUSTOS_OK && at < r->start)
-			r->verify_at = 0;
-		if (st == CUSTOS_OK)
-			r->start = at;
-		return st;
-	}
+	/*
+	 * libewf 20140813's write resume is not sound: after it, the MD5 and
+	 * SHA-1 cannot be stored ("cannot be changed"), it resumes only after
+	 * the last complete chunk table (often the start of the segment), and
+	 * ewfacquire -R itself fails.  So an E01 is not resumed.
+	 */
+	if (o->resume)
+		return custos__error_set(err, CUSTOS_EUNSUPPORTED, "an E01 "
+			"acquisition cannot be resumed (libewf's write resume "
+			"cannot store the hashes); %s is left as it is: acquire "
+			"again under another name, or use -f raw",
+			r->a->work_dir);
 	return custos__ewf_writer_open(&r->ewf, &cfg, err);
 }
 
@@ -1699,7 +1707,6 @@ static custos_status setup(run *r, custos_error *err)
 	}
 	if (st == CUSTOS_OK && e01) {
 		st = custos__ewf_writer_attach(r->ewf, r->pipeline, err);
-		custos__ewf_writer_skip(r->ewf, r->replay_seqs);
 	} else if (st == CUSTOS_OK) {
 		st = custos__pipeline_add_consumer(r->pipeline, consume_writer,
 			r, err);

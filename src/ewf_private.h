@@ -49,25 +49,6 @@ typedef struct custos__ewf_writer_config {
 
 custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 		const custos__ewf_writer_config *cfg, custos_error *err);
-/*
- * A resume: take over the segments an interrupted writer left in the work
- * folder with libewf's write resume, which goes on after the last chunk
- * table it finds complete; *at is that media offset (whole chunks).
- */
-custos_status custos__ewf_writer_open_resume(custos__ewf_writer **out,
-		const custos__ewf_writer_config *cfg, uint64_t *at,
-		custos_error *err);
-/* The first n pipeline buffers are a replay of the image: skip them. */
-void custos__ewf_writer_skip(custos__ewf_writer *w, uint64_t n);
-/*
- * Publish the media already in the segments, [0, end), into the pipeline
- * (read with libewf, every chunk checked), a buffer ending at split when
- * split is inside.  A chunk that fails its check is refused: the partial
- * image changed.
- */
-custos_status custos__ewf_writer_replay(custos__ewf_writer *w,
-		custos__pipeline *p, uint64_t split, uint64_t end,
-		const volatile sig_atomic_t *cancel, custos_error *err);
 /* Register the compression workers and the writer on the pipeline. */
 custos_status custos__ewf_writer_attach(custos__ewf_writer *w,
 		custos__pipeline *p, custos_error *err);

@@ -81,7 +81,6 @@ struct custos__ewf_writer {
 	file_rec *files;
 	size_t file_count;
 	int open, committed;
-	uint64_t skip_seqs;     /* replayed buffers: already in the image */
 };
 
 static int set_header(libewf_handle_t *h, const char *id, const char *value,
@@ -213,162 +212,6 @@ custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 	return CUSTOS_OK;
 }
 
-/* The segments in the work folder, for libewf: regular files only. */
-static custos_status glob_segments(custos__ewf_writer *w, char ***names,
-		int *count, custos_error *err)
-{
-	libewf_error_t *e = NULL;
-	char *first = custos__aprintf("%s.E01", w->path_base);
-	custos_status st = CUSTOS_OK;
-
-	if (first == NULL)
-		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
-	if (libewf_glob(first, strlen(first), LIBEWF_FORMAT_UNKNOWN, names,
-			count, &e) != 1 || *count <= 0) {
-		free(first);
-		return custos__ewf_error(err, &e, CUSTOS_EINVAL, "refusing to "
-			"resume: no E01 segments in the work folder");
-	}
-	free(first);
-	for (int i = 0; st == CUSTOS_OK && i < *count; i++) {
-		struct stat sb;
-
-		if (lstat((*names)[i], &sb) != 0 || !S_ISREG(sb.st_mode))
-			st = custos__error_set(err, CUSTOS_EINVAL, "refusing to "
-				"resume: %s is not a segment file",
-				(*names)[i]);
-	}
-	if (st != CUSTOS_OK)
-		libewf_glob_free(*names, *count, NULL);
-	return st;
-}
-
-custos_status custos__ewf_writer_open_resume(custos__ewf_writer **out,
-		const custos__ewf_writer_config *cfg, uint64_t *at,
-		custos_error *err)
-{
-	custos__ewf_writer *w = NULL;
-	custos__ewf_writer_config fresh = *cfg;
-	libewf_error_t *e = NULL;
-	char **names = NULL;
-	int count = 0;
-	off64_t offset = 0;
-	size64_t media = 0;
-	custos_status st;
-
-	/* Everything but the libewf handle, as for a new image. */
-	fresh.work_dir = cfg->work_dir;
-	st = custos__ewf_writer_open(&w, &fresh, err);
-	if (st != CUSTOS_OK)
-		return st;
-	/* The handle it opened wrote nothing yet: drop it. */
-	libewf_handle_close(w->handle, NULL);
-	libewf_handle_free(&w->handle, NULL);
-	w->open = 0;
-	if (libewf_handle_initialize(&w->handle, &e) != 1) {
-		st = custos__ewf_error(err, &e, CUSTOS_EINTERNAL, "libewf");
-		goto fail;
-	}
-	st = glob_segments(w, &names, &count, err);
-	if (st != CUSTOS_OK)
-		goto fail;
-	if (libewf_handle_open(w->handle, names, count,
-			LIBEWF_OPEN_WRITE_RESUME, &e) != 1) {
-		libewf_glob_free(names, count, NULL);
-		st = custos__ewf_error(err, &e, CUSTOS_EINVAL, "refusing to "
-			"resume: libewf cannot resume the E01");
-		goto fail;
-	}
-	libewf_glob_free(names, count, NULL);
-	w->open = 1;
-	/* Kept by libewf from the segments when it can; else set again. */
-	if (cfg->segment_size != 0)
-		(void)libewf_handle_set_maximum_segment_size(w->handle,
-			cfg->segment_size, NULL);
-	if (libewf_handle_get_offset(w->handle, &offset, &e) != 1 ||
-	    libewf_handle_get_media_size(w->handle, &media, &e) != 1) {
-		st = custos__ewf_error(err, &e, CUSTOS_EINVAL, "refusing to "
-			"resume: libewf cannot say where the E01 ends");
-		goto fail;
-	}
-	if ((uint64_t)media != cfg->media_size || offset < 0 ||
-	    (uint64_t)offset % w->chunk_size != 0) {
-		st = custos__error_set(err, CUSTOS_EINVAL, "refusing to resume: "
-			"the E01 in the work folder is not this acquisition's");
-		goto fail;
-	}
-	w->bytes_written = (uint64_t)offset;
-	*at = (uint64_t)offset;
-	*out = w;
-	return CUSTOS_OK;
-fail:
-	custos__ewf_writer_free(w);
-	return st;
-}
-
-void custos__ewf_writer_skip(custos__ewf_writer *w, uint64_t n)
-{
-	w->skip_seqs = n;
-}
-
-custos_status custos__ewf_writer_replay(custos__ewf_writer *w,
-		custos__pipeline *p, uint64_t split, uint64_t end,
-		const volatile sig_atomic_t *cancel, custos_error *err)
-{
-	size_t bufsize = custos__pipeline_buffer_size(p);
-	libewf_handle_t *h = NULL;
-	libewf_error_t *e = NULL;
-	char **names = NULL;
-	int count = 0;
-	uint64_t offset = 0;
-	uint32_t bad = 0;
-	custos_status st;
-
-	st = glob_segments(w, &names, &count, err);
-	if (st != CUSTOS_OK)
-		return st;
-	if (libewf_handle_initialize(&h, &e) != 1 ||
-	    libewf_handle_open(h, names, count, LIBEWF_OPEN_READ, &e) != 1) {
-		libewf_glob_free(names, count, NULL);
-		st = custos__ewf_error(err, &e, CUSTOS_EINVAL, "refusing to "
-			"resume: the partial E01 cannot be read");
-		libewf_handle_free(&h, NULL);
-		return st;
-	}
-	libewf_glob_free(names, count, NULL);
-	while (st == CUSTOS_OK && offset < end) {
-		uint64_t stop = split > offset && split < end ? split : end;
-		size_t want = stop - offset < bufsize ? (size_t)(stop - offset)
-						      : bufsize;
-		uint64_t seq;
-		uint8_t *buf = custos__pipeline_claim(p, &seq);
-		ssize_t n;
-
-		if (buf == NULL)
-			break;
-		n = libewf_handle_read_buffer(h, buf, want, &e);
-		if (n != (ssize_t)want) {
-			st = custos__ewf_error(err, &e, CUSTOS_EINVAL, "refusing "
-				"to resume: the partial E01 cannot be read back");
-			break;
-		}
-		custos__pipeline_publish(p, seq, want);
-		offset += want;
-		if (cancel != NULL && *cancel)
-			st = custos__error_set(err, CUSTOS_ECANCELED,
-				"interrupted while rehashing, at byte %llu",
-				(unsigned long long)offset);
-	}
-	if (st == CUSTOS_OK && (libewf_handle_get_number_of_checksum_errors(h,
-			&bad, &e) != 1 || bad != 0))
-		st = custos__error_set(err, CUSTOS_EINVAL, "refusing to resume: "
-			"%u chunk(s) of the partial E01 fail their checksum: "
-			"the partial image changed", bad);
-	libewf_handle_close(h, NULL);
-	libewf_handle_free(&h, NULL);
-	return st;
-}
-
 /* A compression worker: takes every worker_count-th buffer. */
 static custos_status consume_compress(void *ctx, const uint8_t *data,
 		size_t len, uint64_t seq, custos_error *err)
@@ -379,7 +222,7 @@ static custos_status consume_compress(void *ctx, const uint8_t *data,
 	size_t n = 0;
 
 	(void)err;
-	if (seq < w->skip_seqs || seq % w->worker_count != k->index)
+	if (seq % w->worker_count != k->index)
 		return CUSTOS_OK;
 	for (size_t off = 0; off < len; off += w->chunk_size, n++) {
 		const uint8_t *src = data + off;
@@ -538,11 +381,8 @@ static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
 {
 	custos__ewf_writer *w = ctx;
 	slot_out *slot = &w->slots[seq % w->buffer_count];
-	custos_status st;
+	custos_status st = wait_compressed(w, slot, seq, err);
 
-	if (seq < w->skip_seqs)
-		return CUSTOS_OK;
-	st = wait_compressed(w, slot, seq, err);
 	if (st != CUSTOS_OK)
 		return st;
 	for (size_t j = 0; j < slot->chunk_count; j++) {

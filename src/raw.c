@@ -499,11 +499,11 @@ custos_status custos__raw_writer_reopen_in(custos_raw_writer **out,
 			st = CUSTOS_OK;
 			fd = open(f->work_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-				st = custos__error_set(err, CUSTOS_EINVAL,
+				st = custos__error_set(err, CUSTOS_EFORMAT,
 					"%s is missing or not a file: the partial "
 					"image changed", f->work_path);
 			else if ((uint64_t)sb.st_size < want)
-				st = custos__error_set(err, CUSTOS_EINVAL,
+				st = custos__error_set(err, CUSTOS_EFORMAT,
 					"%s holds %llu bytes, fewer than the %llu "
 					"the interrupted run made durable: the "
 					"partial image changed", f->work_path,
@@ -521,7 +521,7 @@ custos_status custos__raw_writer_reopen_in(custos_raw_writer **out,
 			w->total += want;
 			f->pub.size_bytes = want;
 		} else if (st == CUSTOS_OK && want > 0) {
-			st = custos__error_set(err, CUSTOS_EINVAL, "%s is "
+			st = custos__error_set(err, CUSTOS_EFORMAT, "%s is "
 				"missing: the partial image changed",
 				w->files[w->file_count - 1].work_path);
 		}

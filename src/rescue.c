@@ -13,9 +13,11 @@
 #include "rescue_private.h"
 #include "util_private.h"
 
-/* ddrescue's defaults: skip 64 KiB after the first error, doubling up to
- * 1 GiB or a hundredth of the medium. */
+/* As ddrescue: skip 64 KiB after the first error, doubling up to a
+ * hundredth of the medium, but at least 1 MiB and at most 1 GiB (so that
+ * a small medium is crossed in few reads too). */
 #define SKIP_MIN (64u * 1024)
+#define SKIP_FLOOR (1024u * 1024)
 #define SKIP_MAX (1024ull * 1024 * 1024)
 
 typedef struct rescue {
@@ -130,8 +132,8 @@ static custos_status copy_pass(rescue *r, int skipping)
 
 	if (max_skip > SKIP_MAX)
 		max_skip = SKIP_MAX;
-	if (max_skip < SKIP_MIN)
-		max_skip = SKIP_MIN;
+	if (max_skip < SKIP_FLOOR)
+		max_skip = SKIP_FLOOR;
 	while (custos__map_next(r->cfg->map, r->cur->pos, "?", &b)) {
 		size_t n = b.size < r->cfg->cluster ? (size_t)b.size
 						    : r->cfg->cluster;

@@ -290,29 +290,30 @@ static custos_status load_state(custos__resume *rs,
 	json_t *j, *ss;
 	custos_status st;
 	json_int_t from;
+	custos_error e;
 
 	st = custos__read_file_max(rs->state_path, STATE_MAX, &data, &len,
-		"resume state", err);
+		"resume state", &e);
 	if (st != CUSTOS_OK)
-		return custos__error_set(err, CUSTOS_EINVAL, "%s holds no "
+		return custos__error_set(err, CUSTOS_EFORMAT, "%s holds no "
 			"resume state of this tool (%s); not resuming",
-			c->work_dir, err ? err->message : "unreadable");
+			c->work_dir, e.message);
 	j = json_loadb((const char *)data, len, 0, NULL);
 	free(data);
 	if (!json_is_object(j) || json_integer_value(json_object_get(j,
 			"custos_resume_state")) != STATE_VERSION) {
 		json_decref(j);
-		return custos__error_set(err, CUSTOS_EINVAL, "%s/%s is not a "
+		return custos__error_set(err, CUSTOS_EFORMAT, "%s/%s is not a "
 			"custos resume state; not resuming", c->work_dir,
 			CUSTOS__STATE_NAME);
 	}
 	if (strcmp(jstr(j, "options"), rs->options_key) != 0)
-		st = custos__error_set(err, CUSTOS_EINVAL, "refusing to resume: "
+		st = custos__error_set(err, CUSTOS_EFORMAT, "refusing to resume: "
 			"the options differ from the interrupted run's (format, "
 			"compression, split, hashes, granularity, buffer size or "
 			"case details); run it again with the same options");
 	else if (strcmp(jstr(j, "source"), rs->source_key) != 0)
-		st = custos__error_set(err, CUSTOS_EINVAL, "refusing to resume: "
+		st = custos__error_set(err, CUSTOS_EFORMAT, "refusing to resume: "
 			"%s is not the source of the interrupted run (its size, "
 			"identity or first and last MiB differ)", c->info->path);
 	if (st == CUSTOS_OK) {
@@ -362,7 +363,7 @@ static custos_status load_state(custos__resume *rs,
 				c->info->size_bytes, &m, &rs->cursor, err);
 		free(map);
 		if (st != CUSTOS_OK)
-			return custos__error_set(err, CUSTOS_EINVAL, "refusing "
+			return custos__error_set(err, CUSTOS_EFORMAT, "refusing "
 				"to resume: %s: %s", rs->map_path,
 				err ? err->message : "damaged");
 		custos__map_free(rs->map);
@@ -370,7 +371,7 @@ static custos_status load_state(custos__resume *rs,
 	}
 	if (rs->rescue_from == UINT64_MAX &&
 	    custos__map_bytes(rs->map, "+") < rs->durable)
-		return custos__error_set(err, CUSTOS_EINVAL, "refusing to "
+		return custos__error_set(err, CUSTOS_EFORMAT, "refusing to "
 			"resume: the mapfile and the state disagree");
 	return CUSTOS_OK;
 }
@@ -386,7 +387,7 @@ static custos_status lock_folder(custos__resume *rs, const char *dir,
 		return custos__error_errno(err, errno, "cannot open %s", dir);
 	if (fstat(rs->lock_fd, &sb) != 0 || sb.st_uid != geteuid() ||
 	    (sb.st_mode & 077) != 0)
-		return custos__error_set(err, CUSTOS_EINVAL, "%s is not a "
+		return custos__error_set(err, CUSTOS_EFORMAT, "%s is not a "
 			"private work folder of this user; not resuming", dir);
 	if (flock(rs->lock_fd, LOCK_EX | LOCK_NB) != 0)
 		return custos__error_set(err, CUSTOS_EEXIST, "%s is in use by "
