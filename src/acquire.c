@@ -757,7 +757,8 @@ static void remove_own(run *r, const char *name)
 	if (!mine)
 		return;
 	path = work_path(r->a, name);
-	if (path != NULL && unlink(path) == 0)
+	/* A name owned before its file was made may not exist yet. */
+	if (path != NULL && (unlink(path) == 0 || errno == ENOENT))
 		disown(r, name);
 	free(path);
 }
@@ -993,8 +994,15 @@ static custos_status claim(run *r, custos_error *err)
 /* Undo a claim that led nowhere: nothing of this run remains. */
 static void release_claim(run *r)
 {
-	while (r->owned_count > 0)
-		remove_own(r, r->owned[r->owned_count - 1]);
+	while (r->owned_count > 0) {
+		char *last = strdup(r->owned[r->owned_count - 1]);
+
+		remove_own(r, last);
+		if (last == NULL || (r->owned_count > 0 &&
+		    strcmp(r->owned[r->owned_count - 1], last) == 0))
+			disown(r, r->owned[r->owned_count - 1]); /* cannot */
+		free(last);
+	}
 	if (r->claimed)
 		(void)rmdir(r->a->work_dir); /* ours, and empty */
 	r->claimed = 0;
