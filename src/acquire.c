@@ -28,9 +28,13 @@
 #include "error_private.h"
 #include "ewf_private.h"
 #include "fileio_private.h"
+#include "mapfile_private.h"
 #include "pipeline_private.h"
 #include "raw_private.h"
 #include "report_private.h"
+#include "rescue_private.h"
+#include "resume_private.h"
+#include "source_private.h"
 
 #define DEFAULT_BUFFER_SIZE (1024 * 1024)
 #define DEFAULT_BUFFER_COUNT 16
@@ -40,7 +44,11 @@
 #define REPORT_RESERVE (1024 * 1024)
 #define RESERVE_NAME ".report-reserve"
 #define SCRATCH_NAME "sign-check"
-#define MAX_OWNED 8
+#define MAX_OWNED 16
+/* Sync points: the image made durable, the state and map saved. */
+#define DEFAULT_SYNC_INTERVAL (64u * 1024 * 1024)
+/* Copying reads of the rescue passes, as ddrescue's. */
+#define RESCUE_CLUSTER (64u * 1024)
 
 void custos_acquire_options_init(custos_acquire_options *opts)
 {
@@ -51,6 +59,7 @@ void custos_acquire_options_init(custos_acquire_options *opts)
 	opts->digests = CUSTOS_DIGEST_SET_DEFAULT;
 	opts->retries = 2;
 	opts->tool_name = "libcustos";
+	opts->sync_interval = DEFAULT_SYNC_INTERVAL;
 }
 
 /* State of one run, alive only inside custos_acquire_run. */
@@ -65,12 +74,27 @@ typedef struct run {
 	custos__blockmap_writer *blockmap; /* <base>.blockmap, if asked */
 	uint32_t sector;
 	double t0, last_progress;
-	uint8_t *unit;    /* scratch for bad-sector isolation */
 	int claimed;      /* we made a->work_dir */
 	/* names this run created in the work folder besides the images */
 	char *owned[MAX_OWNED];
 	size_t owned_count;
+	/* long runs: state, map and passes (resume.c, rescue.c); NULL for
+	 * a stream, which can neither be re-read nor resumed */
+	custos__resume *rs;
+	uint64_t start;          /* media offset this session reads from */
+	uint64_t replay_seqs;    /* first buffers: the image replayed, hashed
+				  * but not written again */
+	uint64_t check_bytes, write_bytes;  /* media bytes each has seen */
+	int replay_checked;
+	uint64_t verify_at;      /* where the replay must match the state */
+	int needs_rescue;        /* read_block met a bad area */
+	uint8_t *held;           /* a buffer claimed but not yet filled */
+	uint64_t held_seq;
+	int side_fd;             /* rescued data, by offset (-1: none) */
 } run;
+
+static char *work_path(const custos_acquisition *a, const char *name);
+static void own(run *r, const char *name);
 
 static int canceled(const run *r)
 {
@@ -106,91 +130,102 @@ static custos_status consume_digest(void *ctx, const uint8_t *data, size_t len,
 	return custos_digest_update(ctx, data, len, err);
 }
 
+/* 1 when the media offset bytes (after len more) crossed a sync point. */
+static int crossed(const run *r, uint64_t bytes, size_t len)
+{
+	uint64_t interval = r->rs->interval;
+
+	return bytes > r->start && (bytes - r->start) / interval >
+		(bytes - len > r->start ? (bytes - len - r->start) / interval
+					: 0);
+}
+
 static custos_status consume_writer(void *ctx, const uint8_t *data, size_t len,
 		uint64_t seq, custos_error *err)
 {
-	(void)seq;
-	return custos_raw_writer_write(ctx, data, len, err);
-}
+	run *r = ctx;
+	custos_status st;
 
-/* --- reading with bad-sector isolation --- */
-
-/* Read one unit, trying 1 + retries times. */
-static custos_status read_unit_retrying(run *r, uint8_t *buf, size_t len,
-		uint64_t offset)
-{
-	custos_status st = CUSTOS_EIO;
-
-	for (unsigned int i = 0; i <= r->opts->retries && !canceled(r); i++) {
-		st = custos_source_read_unit(r->src, buf, len, offset, NULL);
-		if (st == CUSTOS_OK || st == CUSTOS_EINVAL ||
-		    st == CUSTOS_ENOMEM)
-			break;
+	if (seq < r->replay_seqs)
+		return CUSTOS_OK; /* already in the image */
+	st = custos_raw_writer_write(r->writer, data, len, err);
+	r->write_bytes += len;
+	if (st == CUSTOS_OK && r->rs != NULL && crossed(r, r->write_bytes, len)) {
+		st = custos__raw_writer_sync(r->writer, err);
+		if (st == CUSTOS_OK)
+			custos__resume_durable(r->rs, r->write_bytes);
 	}
 	return st;
 }
 
-static custos_status mark_unreadable(run *r, uint8_t *buf, size_t len,
-		uint64_t offset, custos_error *err)
+static custos_status prefix_hex(custos_digest *d, char *hex, custos_error *err)
 {
-	uint64_t first = offset / r->sector;
-	uint64_t count = (len + r->sector - 1) / r->sector;
+	custos_digest *copy = NULL;
+	custos_status st = custos_digest_dup(&copy, d, err);
 
-	memset(buf, 0, len);
-	return custos_ranges_add(r->a->unreadable, first, count, err);
+	if (st == CUSTOS_OK)
+		st = custos_digest_final_hex(copy, hex, CUSTOS_DIGEST_HEX_MAX,
+			err);
+	custos_digest_free(copy);
+	return st;
 }
 
 /*
- * After a block failed even with retries: walk it in granularity steps, and
- * narrow each failing step down to single sectors, so that only sectors that
- * truly cannot be read are lost (and zero-filled).
+ * The strongest digest also makes the hash half of each sync point, and on
+ * a resume proves that the image replayed from disk is what the earlier
+ * session hashed.
  */
-static custos_status isolate(run *r, uint8_t *buf, size_t len,
-		uint64_t offset, custos_error *err)
+static custos_status consume_check(void *ctx, const uint8_t *data, size_t len,
+		uint64_t seq, custos_error *err)
 {
-	size_t step = r->a->granularity;
-	size_t pos = 0;
+	run *r = ctx;
+	custos__resume *rs = r->rs;
+	char hex[CUSTOS_DIGEST_HEX_MAX];
 	custos_status st;
 
-	while (pos < len) {
-		size_t n = len - pos < step ? len - pos : step;
-
-		if (canceled(r))
-			return custos__error_set(err, CUSTOS_ECANCELED,
-				"interrupted");
-		st = read_unit_retrying(r, r->unit, n, offset + pos);
-		if (st == CUSTOS_OK) {
-			memcpy(buf + pos, r->unit, n);
-		} else if (n <= r->sector) {
-			st = mark_unreadable(r, buf + pos, n, offset + pos, err);
-			if (st != CUSTOS_OK)
-				return st;
-		} else {
-			for (size_t s = 0; s < n; s += r->sector) {
-				size_t m = n - s < r->sector ? n - s : r->sector;
-
-				if (read_unit_retrying(r, r->unit, m,
-						offset + pos + s) == CUSTOS_OK) {
-					memcpy(buf + pos + s, r->unit, m);
-					continue;
-				}
-				st = mark_unreadable(r, buf + pos + s, m,
-					offset + pos + s, err);
-				if (st != CUSTOS_OK)
-					return st;
-			}
-		}
-		pos += n;
+	(void)seq;
+	st = custos_digest_update(r->digests[rs->check_alg], data, len, err);
+	if (st != CUSTOS_OK)
+		return st;
+	r->check_bytes += len;
+	if (r->verify_at > 0 && r->check_bytes == r->verify_at) {
+		st = prefix_hex(r->digests[rs->check_alg], hex, err);
+		if (st == CUSTOS_OK && strcmp(hex, rs->durable_hex) != 0)
+			return custos__error_set(err, CUSTOS_EFORMAT,
+				"refusing to resume: the partial image in %s "
+				"changed since the interrupted session (the %s "
+				"of its first %llu bytes differs)",
+				r->a->work_dir, custos_digest_name(
+					(custos_digest_alg)rs->check_alg),
+				(unsigned long long)r->verify_at);
+		if (st != CUSTOS_OK)
+			return st;
+	}
+	if (!r->replay_checked && r->check_bytes >= r->start) {
+		r->replay_checked = 1;
+		rs->rehash_bytes = r->start;
+		rs->rehash_seconds = custos__monotonic_seconds() - r->t0;
+	}
+	if (crossed(r, r->check_bytes, len)) {
+		st = prefix_hex(r->digests[rs->check_alg], hex, err);
+		if (st != CUSTOS_OK)
+			return st;
+		custos__resume_hashed(rs, r->check_bytes, hex);
+		/* E01: libewf finds its own durable point on a resume. */
+		if (r->ewf != NULL)
+			custos__resume_durable(rs, r->check_bytes);
 	}
 	return CUSTOS_OK;
 }
+
+/* --- reading: in order while it goes well, passes over bad areas --- */
 
 /* Fill buf with len bytes at offset; *got is short only at the end. */
 static custos_status read_block(run *r, uint8_t *buf, size_t len,
 		uint64_t offset, size_t *got, custos_error *err)
 {
 	custos_error e;
-	size_t pos = 0, n = 0;
+	size_t pos = 0, n = 0, unit;
 	custos_status st;
 
 	st = custos_source_read(r->src, buf, len, offset, &n, r->opts->cancel, &e);
@@ -198,32 +233,320 @@ static custos_status read_block(run *r, uint8_t *buf, size_t len,
 		*got = n;
 		return CUSTOS_OK;
 	}
-	if (st != CUSTOS_EIO || !custos_source_is_seekable(r->src)) {
+	if (st != CUSTOS_EIO || !custos_source_is_seekable(r->src) ||
+	    r->rs == NULL) {
 		if (err != NULL)
 			*err = e;
 		return st;
 	}
-	pos = n;
-	for (unsigned int i = 0; i < r->opts->retries && !canceled(r); i++) {
-		st = custos_source_read(r->src, buf + pos, len - pos,
-			offset + pos, &n, r->opts->cancel, NULL);
-		pos += n;
-		if (st == CUSTOS_OK) {
-			*got = pos;
-			return CUSTOS_OK;
+	/*
+	 * A bad area: keep the good bytes before it (to a whole E01 chunk, so
+	 * the image goes on in whole chunks), and leave the rest to the
+	 * passes, which read the good data behind it first.
+	 */
+	unit = r->sector * CUSTOS__EWF_SECTORS_PER_CHUNK;
+	/* ... and to a whole block of the block map, whose hashers take
+	 * every buffer as starting on a block (both are powers of two). */
+	if (r->a->blockmap_path != NULL && r->a->block_size > unit)
+		unit = r->a->block_size;
+	pos = n - n % unit;
+	r->needs_rescue = 1;
+	*got = pos;
+	return CUSTOS_OK;
+}
+
+/*
+ * A resume: the image bytes already written go through the digests again,
+ * read back from the image in the work folder (OpenSSL cannot save a
+ * digest's state); the writer skips them.
+ */
+static custos_status replay(run *r, custos_error *err)
+{
+	size_t bufsize = custos__pipeline_buffer_size(r->pipeline);
+	uint64_t offset = 0;
+	size_t file = 0;
+	int fd = -1;
+	uint64_t in_file = 0, file_size = 0;
+	custos_status st = CUSTOS_OK;
+
+	while (st == CUSTOS_OK && offset < r->start) {
+		size_t want = r->start - offset < bufsize
+			? (size_t)(r->start - offset) : bufsize, got = 0;
+		uint64_t seq;
+		uint8_t *buf = custos__pipeline_claim(r->pipeline, &seq);
+
+		if (buf == NULL)
+			return CUSTOS_OK; /* a consumer failed; finish() says why */
+		while (st == CUSTOS_OK && got < want) {
+			ssize_t n;
+
+			if (fd < 0 || in_file == file_size) {
+				const char *path = custos__raw_writer_work_path(
+					r->writer, file++);
+
+				if (fd >= 0)
+					close(fd);
+				fd = path ? open(path, O_RDONLY | O_NOFOLLOW |
+					O_CLOEXEC) : -1;
+				if (fd < 0) {
+					st = custos__error_set(err, CUSTOS_EINVAL,
+						"cannot read the partial image "
+						"again at byte %llu",
+						(unsigned long long)(offset + got));
+					break;
+				}
+				file_size = r->opts->split_size ?
+					r->opts->split_size : r->start;
+				in_file = 0;
+				(void)posix_fadvise(fd, 0, 0,
+					POSIX_FADV_SEQUENTIAL);
+			}
+			n = pread(fd, buf + got, (size_t)(want - got <
+				file_size - in_file ? want - got
+				: file_size - in_file), (off_t)in_file);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				st = custos__error_errno(err, n < 0 ? errno : EIO,
+					"cannot read the partial image again "
+					"at byte %llu",
+					(unsigned long long)(offset + got));
+			else {
+				got += (size_t)n;
+				in_file += (uint64_t)n;
+			}
 		}
-		if (st != CUSTOS_EIO)
+		if (st != CUSTOS_OK)
 			break;
+		custos__pipeline_publish(r->pipeline, seq, got);
+		offset += got;
+		if (canceled(r))
+			st = custos__error_set(err, CUSTOS_ECANCELED,
+				"interrupted while rehashing, at byte %llu",
+				(unsigned long long)offset);
 	}
-	if (canceled(r))
-		return custos__error_set(err, CUSTOS_ECANCELED, "interrupted");
-	pos -= pos % r->sector;
-	/* Never isolate past the end of a medium of known size. */
-	if (r->a->source.size_known && offset + len > r->a->source.size_bytes)
-		len = (size_t)(r->a->source.size_bytes - offset);
-	st = isolate(r, buf + pos, len - pos, offset + pos, err);
-	*got = st == CUSTOS_OK ? len : 0;
+	if (fd >= 0)
+		close(fd);
 	return st;
+}
+
+/* The kernel's read-only flag again; a change aborts with
+ * require_readonly.  when: "after a read error", "at the end". */
+static custos_status check_read_only(run *r, int *slot, const char *when,
+		custos_error *err)
+{
+	custos__resume *rs = r->rs;
+	int now = custos__source_read_only_now(r->src);
+
+	if (rs == NULL || (slot == &rs->ro_after_error && *slot != -2))
+		return CUSTOS_OK;
+	*slot = now;
+	if (now == rs->ro_start || rs->ro_start == CUSTOS_UNKNOWN)
+		return CUSTOS_OK;
+	free(rs->ro_change);
+	rs->ro_change = custos__aprintf("the kernel read-only flag of %s "
+		"changed from %s to %s %s", r->a->source.path,
+		rs->ro_start == 1 ? "on" : "off", now == 1 ? "on" : now == 0
+		? "off" : "unknown", when);
+	if (r->opts->require_readonly)
+		return custos__error_set(err, CUSTOS_EWRITABLE, "%s; stopping "
+			"(--require-readonly)", rs->ro_change ? rs->ro_change
+			: "the read-only flag changed");
+	return CUSTOS_OK;
+}
+
+static custos_status rescue_after_error(void *ctx, custos_error *err)
+{
+	run *r = ctx;
+
+	return check_read_only(r, &r->rs->ro_after_error, "after a read error",
+		err);
+}
+
+/* A sync point of the passes: rescued data durable, then map and state. */
+static custos_status rescue_checkpoint(void *ctx,
+		const custos__map_cursor *cur, custos_error *err)
+{
+	run *r = ctx;
+	custos__resume *rs = r->rs;
+	custos_status st = CUSTOS_OK;
+
+	if (fsync(r->side_fd) != 0)
+		st = custos__error_errno(err, errno, "cannot sync %s/%s",
+			r->a->work_dir, CUSTOS__RESCUE_DATA_NAME);
+	pthread_mutex_lock(&rs->mutex);
+	rs->cursor = *cur;
+	if (st == CUSTOS_OK)
+		st = custos__resume_save(rs, err);
+	pthread_mutex_unlock(&rs->mutex);
+	return st;
+}
+
+static custos_status open_side_file(run *r, custos_error *err)
+{
+	char *path = work_path(r->a, CUSTOS__RESCUE_DATA_NAME);
+	custos_status st = CUSTOS_OK;
+
+	if (path == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	if (r->opts->resume && custos__path_exists(path)) {
+		struct stat sb;
+
+		r->side_fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (r->side_fd < 0 || fstat(r->side_fd, &sb) != 0 ||
+		    !S_ISREG(sb.st_mode))
+			st = custos__error_set(err, CUSTOS_EFORMAT, "%s is not "
+				"the rescued data of the interrupted run", path);
+	} else {
+		/* Made exclusively, then opened for reading too (drain). */
+		st = custos__create_exclusive(&r->side_fd, path, 0600, err);
+		if (st == CUSTOS_OK) {
+			close(r->side_fd);
+			r->side_fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+			if (r->side_fd < 0)
+				st = custos__error_errno(err, errno,
+					"cannot open %s", path);
+		}
+	}
+	if (st == CUSTOS_OK)
+		own(r, CUSTOS__RESCUE_DATA_NAME);
+	free(path);
+	return st;
+}
+
+/*
+ * The passes over the bad areas from offset on; the pipeline waits
+ * meanwhile.  Reads that worked land in the side file, by offset.
+ */
+static custos_status rescue(run *r, uint64_t offset, custos_error *err)
+{
+	custos__resume *rs = r->rs;
+	custos__rescue_config cfg;
+	custos_status st;
+	unsigned int last = r->opts->passes ? r->opts->passes
+		: CUSTOS__RESCUE_PASS_SCRAPE + r->opts->retries;
+
+	if (last > CUSTOS__RESCUE_MAX_PASSES)
+		last = CUSTOS__RESCUE_MAX_PASSES;
+	if (r->side_fd < 0 && (st = open_side_file(r, err)) != CUSTOS_OK)
+		return st;
+	pthread_mutex_lock(&rs->mutex);
+	if (rs->rescue_from == UINT64_MAX || offset < rs->rescue_from) {
+		uint64_t end = rs->rescue_from == UINT64_MAX
+			? custos__map_size(rs->map) : rs->rescue_from;
+
+		/* What streamed from here on is read again, into the side file. */
+		st = custos__map_set(rs->map, offset, end - offset,
+			CUSTOS__MAP_NON_TRIED, err);
+		rs->rescue_from = offset;
+		rs->cursor.pos = offset;
+		rs->cursor.pass = 1;
+		rs->cursor.status = CUSTOS__MAP_NON_TRIED;
+	} else {
+		st = CUSTOS_OK;
+	}
+	rs->map_busy = 1;
+	pthread_mutex_unlock(&rs->mutex);
+	if (st == CUSTOS_OK)
+		st = check_read_only(r, &rs->ro_after_error,
+			"after a read error", err);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.src = r->src;
+	cfg.map = rs->map;
+	cfg.out_fd = r->side_fd;
+	cfg.sector = r->sector;
+	cfg.step = r->a->granularity;
+	cfg.cluster = RESCUE_CLUSTER > r->sector ? RESCUE_CLUSTER : r->sector;
+	cfg.last_pass = last;
+	cfg.max_bad_area_time = r->opts->max_bad_area_time;
+	cfg.cancel = r->opts->cancel;
+	cfg.after_error = rescue_after_error;
+	cfg.checkpoint = rescue_checkpoint;
+	cfg.ctx = r;
+	cfg.checkpoint_seconds = 2.0;
+	if (st == CUSTOS_OK && rs->cursor.status != CUSTOS__MAP_FINISHED)
+		st = custos__rescue_run(&cfg, &rs->cursor, &rs->stats, err);
+	if (st == CUSTOS_OK || st == CUSTOS_ECANCELED) {
+		custos_error e;
+		custos_status cs = rescue_checkpoint(r, &rs->cursor, &e);
+
+		if (st == CUSTOS_OK && cs != CUSTOS_OK) {
+			st = cs;
+			if (err != NULL)
+				*err = e;
+		}
+	}
+	pthread_mutex_lock(&rs->mutex);
+	rs->map_busy = 0;
+	pthread_mutex_unlock(&rs->mutex);
+	return st;
+}
+
+/* After the passes: the media from offset on, in order, from the side
+ * file, with what is still unreadable zero-filled. */
+static custos_status drain(run *r, uint64_t offset, custos_error *err)
+{
+	const custos_source_info *info = &r->a->source;
+	size_t bufsize = custos__pipeline_buffer_size(r->pipeline);
+
+	while (offset < info->size_bytes) {
+		size_t want = info->size_bytes - offset < bufsize
+			? (size_t)(info->size_bytes - offset) : bufsize;
+		uint64_t seq;
+		uint8_t *buf;
+
+		if (canceled(r))
+			return custos__error_set(err, CUSTOS_ECANCELED,
+				"interrupted at byte %llu",
+				(unsigned long long)offset);
+		if (r->held != NULL) {
+			buf = r->held;
+			seq = r->held_seq;
+			r->held = NULL;
+		} else {
+			buf = custos__pipeline_claim(r->pipeline, &seq);
+		}
+		if (buf == NULL)
+			return CUSTOS_OK;
+		for (size_t pos = 0; pos < want;) {
+			custos__map_block b;
+			size_t n;
+
+			if (!custos__map_next(r->rs->map, offset + pos, "?*/-+",
+					&b))
+				return custos__error_set(err, CUSTOS_EINTERNAL,
+					"the rescue map ends early");
+			n = b.size < want - pos ? (size_t)b.size : want - pos;
+			if (b.status != CUSTOS__MAP_FINISHED) {
+				memset(buf + pos, 0, n);
+			} else {
+				size_t done = 0;
+
+				while (done < n) {
+					ssize_t got = pread(r->side_fd,
+						buf + pos + done, n - done,
+						(off_t)(offset + pos + done));
+
+					if (got < 0 && errno == EINTR)
+						continue;
+					if (got <= 0)
+						return custos__error_errno(err,
+							got < 0 ? errno : EIO,
+							"cannot read the rescued "
+							"data at byte %llu",
+							(unsigned long long)
+							(offset + pos + done));
+					done += (size_t)got;
+				}
+			}
+			pos += n;
+		}
+		custos__pipeline_publish(r->pipeline, seq, want);
+		offset += want;
+		report_progress(r, CUSTOS_PHASE_ACQUIRE, offset,
+			info->size_bytes, 0);
+	}
+	return CUSTOS_OK;
 }
 
 /* The read loop, on the caller's thread.  Returns why it stopped early. */
@@ -231,34 +554,54 @@ static custos_status produce(run *r, custos_error *err)
 {
 	const custos_source_info *info = &r->a->source;
 	size_t bufsize = custos__pipeline_buffer_size(r->pipeline);
-	uint64_t offset = 0;
+	uint64_t offset = r->start;
 	custos_status st = CUSTOS_OK;
 
-	for (;;) {
+	if (r->start > 0 && (st = replay(r, err)) != CUSTOS_OK)
+		return st;
+	/* A resume past the point where the passes took over goes on
+	 * with them. */
+	if (r->rs != NULL && r->rs->rescue_from != UINT64_MAX &&
+	    offset >= r->rs->rescue_from)
+		r->needs_rescue = 1;
+	while (!r->needs_rescue) {
 		size_t want = bufsize, got = 0;
 		uint64_t seq;
 		uint8_t *buf;
 
 		if (info->size_known && offset >= info->size_bytes)
 			break;
+		/* Streamed up to where an earlier session's passes began. */
+		if (r->rs != NULL && offset == r->rs->rescue_from) {
+			r->needs_rescue = 1;
+			break;
+		}
 		if (canceled(r))
 			return custos__error_set(err, CUSTOS_ECANCELED,
 				"interrupted at byte %llu",
 				(unsigned long long)offset);
 		if (info->size_known && info->size_bytes - offset < want)
 			want = (size_t)(info->size_bytes - offset);
+		if (r->rs != NULL && r->rs->rescue_from != UINT64_MAX &&
+		    r->rs->rescue_from - offset < want)
+			want = (size_t)(r->rs->rescue_from - offset);
 		buf = custos__pipeline_claim(r->pipeline, &seq);
 		if (buf == NULL)
 			return CUSTOS_OK; /* a consumer failed; finish() says why */
 		st = read_block(r, buf, want, offset, &got, err);
 		if (st != CUSTOS_OK)
 			return st;
+		if (got == 0 && r->needs_rescue) {
+			r->held = buf;  /* the drain fills it */
+			r->held_seq = seq;
+			break;
+		}
 		if (got > 0)
 			custos__pipeline_publish(r->pipeline, seq, got);
 		offset += got;
 		report_progress(r, CUSTOS_PHASE_ACQUIRE, offset,
 			info->size_known ? info->size_bytes : 0, 0);
-		if (got < want) {
+		if (got < want && !r->needs_rescue) {
 			if (info->size_known)
 				return custos__error_set(err, CUSTOS_EIO,
 					"%s ended at byte %llu, before its size "
@@ -268,7 +611,12 @@ static custos_status produce(run *r, custos_error *err)
 			break;
 		}
 	}
-	return CUSTOS_OK;
+	if (!r->needs_rescue)
+		return CUSTOS_OK;
+	st = rescue(r, offset, err);
+	if (st == CUSTOS_OK)
+		st = drain(r, offset, err);
+	return st;
 }
 
 /* --- record keeping --- */
@@ -416,7 +764,8 @@ static void remove_own(run *r, const char *name)
 	if (!mine)
 		return;
 	path = work_path(r->a, name);
-	if (path != NULL && unlink(path) == 0)
+	/* A name owned before its file was made may not exist yet. */
+	if (path != NULL && (unlink(path) == 0 || errno == ENOENT))
 		disown(r, name);
 	free(path);
 }
@@ -435,10 +784,11 @@ static custos_status check_outputs_free(custos_acquisition *a,
 {
 	const char *reports[] = {a->report_json_path, a->report_txt_path,
 				 a->sha256_path, a->signature_path,
-				 a->blockmap_path};
+				 a->blockmap_path, a->map_path};
 	custos_status st = CUSTOS_OK;
 
-	for (size_t i = 0; st == CUSTOS_OK && i < 5; i++)
+	for (size_t i = 0; st == CUSTOS_OK &&
+	     i < sizeof(reports) / sizeof(reports[0]); i++)
 		st = check_name_free(reports[i], err);
 	/* Image names: every segment a run could make, so that a taken
 	 * name costs nothing instead of failing the commit at the end. */
@@ -461,6 +811,153 @@ static custos_status check_outputs_free(custos_acquisition *a,
 }
 
 /*
+ * A resume: the work folder must be there, a real folder; resume.c then
+ * checks it is this tool's for this acquisition and locks it.  Nothing of
+ * it is removed if the resume is refused.
+ */
+static custos_status claim_again(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	struct stat sb;
+
+	if (!custos_source_is_seekable(r->src) || !a->source.size_known)
+		return custos__error_set(err, CUSTOS_EFORMAT, "a stream cannot "
+			"be resumed: %s cannot be read again",
+			a->source.path);
+	if (lstat(a->work_dir, &sb) != 0)
+		return custos__error_errno(err, errno, "nothing to resume: %s",
+			a->work_dir);
+	if (!S_ISDIR(sb.st_mode))
+		return custos__error_set(err, CUSTOS_EFORMAT, "%s is not a work "
+			"folder of this tool; not resuming", a->work_dir);
+	return CUSTOS_OK;
+}
+
+/*
+ * An earlier session's aborted report stands beside <base>: keep it, as
+ * <base>.session-N.report.json (and .txt), so the names are free for the
+ * report of the whole acquisition.
+ */
+static custos_status set_aside_reports(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	const char *paths[2] = {a->report_json_path, a->report_txt_path};
+	const char *ext[2] = {"json", "txt"};
+	size_t n = r->rs->session_count - 1;
+	custos_status st = CUSTOS_OK;
+
+	for (int i = 0; st == CUSTOS_OK && i < 2; i++) {
+		char *to;
+
+		if (!custos__path_exists(paths[i]))
+			continue;
+		to = custos__aprintf("%s.session-%zu.report.%s", a->base, n,
+			ext[i]);
+		if (to == NULL)
+			return custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		st = custos__commit_noreplace(paths[i], to, err);
+		free(to);
+	}
+	return st;
+}
+
+/* Leftovers of a session that stopped in the middle of saving its state
+ * (the temporaries custos__replace_own_file makes beside the state and
+ * map) or of committing (the staged report files, made again). */
+static void remove_stale_temps(run *r)
+{
+	DIR *dir = opendir(r->a->work_dir);
+	struct dirent *d;
+
+	const char *staged[4] = {custos__basename(r->a->sha256_path),
+		custos__basename(r->a->report_json_path),
+		custos__basename(r->a->report_txt_path),
+		r->a->signature_path ? custos__basename(r->a->signature_path)
+				     : NULL};
+
+	while (dir != NULL && (d = readdir(dir)) != NULL) {
+		size_t n = strlen(d->d_name);
+		int ours = 0;
+		char *path;
+
+		/* Staged for a commit the earlier session did not finish. */
+		for (int i = 0; i < 4; i++)
+			ours |= staged[i] != NULL &&
+				strcmp(d->d_name, staged[i]) == 0;
+		ours = ours || ((strncmp(d->d_name, CUSTOS__STATE_NAME ".",
+			strlen(CUSTOS__STATE_NAME) + 1) == 0 ||
+			strncmp(d->d_name, r->rs->map_name,
+				strlen(r->rs->map_name)) == 0) &&
+			n > 5 && strcmp(d->d_name + n - 5, ".part") == 0);
+		path = ours ? work_path(r->a, d->d_name) : NULL;
+
+		if (path != NULL)
+			(void)unlink(path);
+		free(path);
+	}
+	if (dir != NULL)
+		closedir(dir);
+}
+
+/* The state of a long run: fresh, or an earlier session's, checked. */
+static custos_status open_state(run *r, custos_error *err)
+{
+	const custos_acquire_options *o = r->opts;
+	custos__resume_config c;
+	custos_status st;
+	int fd;
+
+	if (!custos_source_is_seekable(r->src) || !r->a->source.size_known)
+		return CUSTOS_OK;
+	memset(&c, 0, sizeof(c));
+	c.work_dir = r->a->work_dir;
+	c.base = r->a->base;
+	c.tool = r->a->tool_name;
+	c.opts = o;
+	c.src = r->src;
+	c.info = &r->a->source;
+	c.digests = r->a->digests;
+	c.interval = o->sync_interval ? o->sync_interval
+				      : DEFAULT_SYNC_INTERVAL;
+	c.resume = o->resume;
+	st = custos__resume_open(&r->rs, &c, err);
+	if (st != CUSTOS_OK)
+		return st;
+	r->rs->ro_start = r->a->source.read_only;
+	r->start = r->rs->durable;
+	r->verify_at = r->start;
+	r->a->resume = r->rs;
+	own(r, CUSTOS__STATE_NAME);
+	own(r, r->rs->map_name);
+	if (o->resume) {
+		remove_stale_temps(r);
+		st = set_aside_reports(r, err);
+		if (st == CUSTOS_OK)
+			st = check_outputs_free(r->a, err);
+		/* The room for the report, kept by the earlier session. */
+		fd = -1;
+		if (st == CUSTOS_OK) {
+			char *reserve = work_path(r->a, RESERVE_NAME);
+
+			if (reserve != NULL && custos__path_exists(reserve))
+				own(r, RESERVE_NAME);
+			else if (reserve != NULL &&
+				 custos__create_exclusive(&fd, reserve, 0600,
+					 NULL) == CUSTOS_OK) {
+				own(r, RESERVE_NAME);
+				(void)posix_fallocate(fd, 0, REPORT_RESERVE);
+				close(fd);
+			}
+			free(reserve);
+		}
+	} else {
+		st = custos__resume_save(r->rs, err);
+	}
+	return st;
+}
+
+/*
  * Claim <base>: make the private work folder (exclusive, so a second run
  * fails here), check the output names, and set aside room for the report.
  */
@@ -471,6 +968,8 @@ static custos_status claim(run *r, custos_error *err)
 	char *reserve;
 	int fd, rc;
 
+	if (r->opts->resume)
+		return claim_again(r, err);
 	st = custos__mkdir_exclusive(a->work_dir, 0700, err);
 	if (st == CUSTOS_EEXIST)
 		return custos__error_set(err, CUSTOS_EEXIST,
@@ -504,8 +1003,15 @@ static custos_status claim(run *r, custos_error *err)
 /* Undo a claim that led nowhere: nothing of this run remains. */
 static void release_claim(run *r)
 {
-	while (r->owned_count > 0)
-		remove_own(r, r->owned[r->owned_count - 1]);
+	while (r->owned_count > 0) {
+		char *last = strdup(r->owned[r->owned_count - 1]);
+
+		remove_own(r, last);
+		if (last == NULL || (r->owned_count > 0 &&
+		    strcmp(r->owned[r->owned_count - 1], last) == 0))
+			disown(r, r->owned[r->owned_count - 1]); /* cannot */
+		free(last);
+	}
 	if (r->claimed)
 		(void)rmdir(r->a->work_dir); /* ours, and empty */
 	r->claimed = 0;
@@ -653,10 +1159,15 @@ static custos_status report_json(custos_acquisition *a, custos_error *err)
 	custos__report_file *files;
 	custos_status st = describe(a, &d, &files, err);
 
+	char *recovery = a->resume ? custos__resume_report_json(a->resume)
+				   : NULL;
+
 	free(a->report_json);
 	a->report_json = NULL;
+	d.recovery_json = recovery;
 	if (st == CUSTOS_OK)
 		st = custos__report_json(&a->report_json, &d, err);
+	free(recovery);
 	free(files);
 	return st;
 }
@@ -667,9 +1178,13 @@ static custos_status report_text(custos_acquisition *a, char **out,
 	custos__report d;
 	custos__report_file *files;
 	custos_status st = describe(a, &d, &files, err);
+	char *recovery = a->resume ? custos__resume_report_text(a->resume)
+				   : NULL;
 
+	d.recovery_text = recovery;
 	if (st == CUSTOS_OK)
 		st = custos__report_text(out, &d, err);
+	free(recovery);
 	free(files);
 	return st;
 }
@@ -763,7 +1278,7 @@ static custos_status stage_and_commit(run *r, const custos_sign_options *sign,
 	int images = a->result != CUSTOS_RESULT_ABORTED;
 	const char *reports[4] = {NULL};
 	int committed[4] = {0};
-	step steps[1000 + 4];
+	step steps[1000 + 6];
 	size_t n = 0, nsteps = 0, done = 0;
 	char *text = NULL, *json_work = NULL, *sig_work = NULL;
 	size_t len = 0;
@@ -836,6 +1351,13 @@ static custos_status stage_and_commit(run *r, const custos_sign_options *sign,
 		steps[nsteps].at_final = &a->blockmap_at_final;
 		nsteps++;
 	}
+	/* <base>.map, as the last sync point left it. */
+	if (st == CUSTOS_OK && images && r->rs != NULL) {
+		steps[nsteps].work = r->rs->map_path;
+		steps[nsteps].final = a->map_path;
+		steps[nsteps].at_final = &a->map_at_final;
+		nsteps++;
+	}
 	for (size_t i = 0; st == CUSTOS_OK && i < n; i++) {
 		steps[nsteps].work = work_path(a, custos__basename(reports[i]));
 		steps[nsteps].final = (char *)reports[i];
@@ -862,7 +1384,8 @@ static custos_status stage_and_commit(run *r, const custos_sign_options *sign,
 			disown(r, custos__basename(a->blockmap_path));
 	}
 	for (size_t i = images ? a->file_count +
-	     (a->blockmap_done ? 1 : 0) : 0; i < nsteps; i++)
+	     (a->blockmap_done ? 1 : 0) + (r->rs != NULL) : 0;
+	     i < nsteps; i++)
 		free(steps[i].work);
 	return st;
 }
@@ -898,6 +1421,13 @@ static custos_status publish(run *r, const custos_sign_options *sign,
 	custos_error_clear(&sign_err);
 	custos_error_clear(&e);
 	st = stage_and_commit(r, sign, &sign_st, &sign_err, &e);
+	if (st == CUSTOS_OK && a->result != CUSTOS_RESULT_ABORTED &&
+	    r->rs != NULL) {
+		/* Done: what only a resume needs goes. */
+		disown(r, r->rs->map_name);
+		remove_own(r, CUSTOS__RESCUE_DATA_NAME);
+		remove_own(r, CUSTOS__STATE_NAME);
+	}
 	if (st != CUSTOS_OK && a->result != CUSTOS_RESULT_ABORTED) {
 		/* A failed commit is the run's first failure. */
 		*stop = st;
@@ -1057,6 +1587,39 @@ static custos_status verify_image(run *r, custos_error *err)
 
 /* --- the run --- */
 
+/*
+ * After the last read: a run that never met a bad area has finished every
+ * byte; the unreadable sectors are the map's unfinished ones, wherever in
+ * the sessions they were met.
+ */
+static void settle_map(run *r, custos_status stop, custos_error *err)
+{
+	custos__resume *rs = r->rs;
+	custos_ranges *bad = NULL;
+	custos_status st;
+
+	if (stop != CUSTOS_OK)
+		return;
+	pthread_mutex_lock(&rs->mutex);
+	if (rs->rescue_from == UINT64_MAX) {
+		rs->durable = r->a->bytes;
+		(void)custos__map_set(rs->map, 0, custos__map_size(rs->map),
+			CUSTOS__MAP_FINISHED, NULL);
+	}
+	rs->cursor.pos = 0;
+	rs->cursor.status = CUSTOS__MAP_FINISHED;
+	pthread_mutex_unlock(&rs->mutex);
+	st = custos_ranges_new(&bad, err);
+	if (st == CUSTOS_OK)
+		st = custos__map_unfinished_ranges(rs->map, r->sector, bad, err);
+	if (st == CUSTOS_OK) {
+		custos_ranges_free(r->a->unreadable);
+		r->a->unreadable = bad;
+	} else {
+		custos_ranges_free(bad);
+	}
+}
+
 static custos_status validate(const custos_acquire_options *o,
 		const custos_source_info *info, custos_error *err)
 {
@@ -1130,6 +1693,18 @@ static custos_status open_e01(run *r, custos_error *err)
 	cfg.model = info->model;
 	cfg.serial = info->serial;
 	cfg.workers = o->workers ? o->workers : custos__cpu_count();
+	/*
+	 * libewf 20140813's write resume is not sound: after it, the MD5 and
+	 * SHA-1 cannot be stored ("cannot be changed"), it resumes only after
+	 * the last complete chunk table (often the start of the segment), and
+	 * ewfacquire -R itself fails.  So an E01 is not resumed.
+	 */
+	if (o->resume)
+		return custos__error_set(err, CUSTOS_EUNSUPPORTED, "an E01 "
+			"acquisition cannot be resumed (libewf's write resume "
+			"cannot store the hashes); %s is left as it is: acquire "
+			"again under another name, or use -f raw",
+			r->a->work_dir);
 	return custos__ewf_writer_open(&r->ewf, &cfg, err);
 }
 
@@ -1155,24 +1730,39 @@ static custos_status setup(run *r, custos_error *err)
 		st = check_signing(r, o->sign, err);
 	if (st == CUSTOS_OK && e01)
 		st = open_e01(r, err);
+	else if (st == CUSTOS_OK && o->resume)
+		st = custos__raw_writer_reopen_in(&r->writer, o->output_base,
+			a->work_dir, o->split_size, need_file_hash, r->start,
+			err);
 	else if (st == CUSTOS_OK)
 		st = custos__raw_writer_open_in(&r->writer, o->output_base,
 			a->work_dir, o->split_size, need_file_hash, err);
-	if (st == CUSTOS_OK && posix_memalign((void **)&r->unit, 4096,
-			a->granularity) != 0)
-		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	if (st == CUSTOS_OK)
 		st = custos__pipeline_new(&r->pipeline, bufsize, count, err);
+	/* A resume replays the image written so far: hashed, not written;
+	 * a buffer ends where the state's prefix hash was taken. */
+	r->replay_seqs = r->verify_at > 0 && r->verify_at < r->start
+		? (r->verify_at + bufsize - 1) / bufsize +
+		  (r->start - r->verify_at + bufsize - 1) / bufsize
+		: (r->start + bufsize - 1) / bufsize;
 	for (int alg = 0; st == CUSTOS_OK && alg < CUSTOS_DIGEST_COUNT; alg++) {
+		int check = r->rs != NULL && alg == r->rs->check_alg;
+
 		if (!(a->digests & CUSTOS_DIGEST_BIT(alg)))
 			continue;
 		st = custos_digest_new(&r->digests[alg], (custos_digest_alg)alg,
 			err);
 		if (st == CUSTOS_OK)
 			st = custos__pipeline_add_consumer(r->pipeline,
-				consume_digest, r->digests[alg], err);
+				check ? consume_check : consume_digest,
+				check ? (void *)r : r->digests[alg], err);
 	}
 	if (st == CUSTOS_OK && a->blockmap_path != NULL) {
+		/* A resume replays the whole prefix through the pipeline, so
+		 * the map is made again from the start; the old one is ours,
+		 * in our own work folder. */
+		if (o->resume)
+			(void)unlink(a->blockmap_work);
 		st = custos__blockmap_writer_open(&r->blockmap,
 			a->blockmap_work, a->block_size,
 			a->source.logical_sector_size, err);
@@ -1183,11 +1773,12 @@ static custos_status setup(run *r, custos_error *err)
 				r->pipeline, o->workers ? o->workers
 				: custos__cpu_count(), err);
 	}
-	if (st == CUSTOS_OK && e01)
+	if (st == CUSTOS_OK && e01) {
 		st = custos__ewf_writer_attach(r->ewf, r->pipeline, err);
-	else if (st == CUSTOS_OK)
+	} else if (st == CUSTOS_OK) {
 		st = custos__pipeline_add_consumer(r->pipeline, consume_writer,
-			r->writer, err);
+			r, err);
+	}
 	return st;
 }
 
@@ -1298,6 +1889,7 @@ static custos_acquisition *acquisition_new(const custos_acquire_options *o,
 			return NULL;
 		}
 	}
+	a->map_path = custos__aprintf("%s.map", o->output_base);
 	if (o->sign != NULL) {
 		a->sign_requested = 1;
 		a->tsa_requested = o->sign->tsa_url != NULL;
@@ -1338,6 +1930,7 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	if (st != CUSTOS_OK)
 		return st;
 	memset(&r, 0, sizeof(r));
+	r.side_fd = -1;
 	r.opts = opts;
 	r.src = src;
 	r.sector = info->logical_sector_size;
@@ -1347,12 +1940,20 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	/* Claim the name before anything else: the source is not read yet. */
 	st = claim(&r, err);
 	if (st == CUSTOS_OK)
+		st = open_state(&r, err);
+	if (st == CUSTOS_OK)
 		st = setup(&r, err);
 	if (st != CUSTOS_OK) {
 		custos__ewf_writer_free(r.ewf);
 		r.ewf = NULL;
 		custos_raw_writer_free(r.writer);
 		r.writer = NULL;
+		if (r.opts->resume) {
+			/* Refused: the work folder stays as it was. */
+			for (size_t i = 0; i < r.owned_count; i++)
+				free(r.owned[i]);
+			r.owned_count = 0;
+		}
 		release_claim(&r);
 		goto cleanup; /* nothing of this run remains: no report */
 	}
@@ -1382,6 +1983,8 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 		}
 	}
 	r.a->bytes = custos__pipeline_bytes_done(r.pipeline);
+	if (r.rs != NULL)
+		settle_map(&r, stop, &stop_err);
 	report_progress(&r, CUSTOS_PHASE_ACQUIRE, r.a->bytes,
 		info->size_known ? info->size_bytes : 0, 1);
 	if (stop == CUSTOS_OK && r.ewf != NULL)
@@ -1395,6 +1998,12 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 		stop = finish_blockmap(&r, &stop_err);
 	if (stop == CUSTOS_OK)
 		stop = close_image(&r, &stop_err);
+	if (stop == CUSTOS_OK && r.rs != NULL)
+		stop = check_read_only(&r, &r.rs->ro_end, "at the end",
+			&stop_err);
+	if (stop == CUSTOS_OK && r.rs != NULL)
+		stop = custos__resume_stop(r.rs, "complete", r.a->bytes,
+			&stop_err);
 	if (stop == CUSTOS_OK)
 		stop = check_work_dir(&r, &stop_err);
 
@@ -1409,6 +2018,14 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 		if (in_image > r.a->bytes)
 			r.a->bytes = in_image;
 		mark_aborted(r.a, stop, &stop_err);
+		if (r.rs != NULL) {
+			if (r.rs->ro_end == -2)
+				r.rs->ro_end = custos__source_read_only_now(
+					r.src);
+			(void)custos__resume_stop(r.rs, r.a->abort_reason ?
+				r.a->abort_reason : "aborted", r.rs->durable,
+				NULL);
+		}
 	} else {
 		r.a->result = custos_ranges_count(r.a->unreadable) > 0
 			? CUSTOS_RESULT_COMPLETE_WITH_ERRORS
@@ -1458,9 +2075,13 @@ cleanup:
 	custos_raw_writer_free(r.writer);
 	custos__ewf_writer_free(r.ewf);
 	custos__blockmap_writer_free(r.blockmap);
-	free(r.unit);
 	for (size_t i = 0; i < r.owned_count; i++)
 		free(r.owned[i]);
+	if (r.side_fd >= 0)
+		close(r.side_fd);
+	if (*out != NULL)
+		(*out)->resume = NULL;
+	custos__resume_free(r.rs);
 	custos_acquisition_free(r.a);
 	return st;
 }
@@ -1552,6 +2173,7 @@ void custos_acquisition_free(custos_acquisition *a)
 	free(a->report_json_path);
 	free(a->report_txt_path);
 	free(a->sha256_path);
+	free(a->map_path);
 	free(a->report_json);
 	free(a->blockmap_path);
 	free(a->blockmap_work);

@@ -75,6 +75,12 @@ struct custos_acquisition {
 	int blockmap_at_final, blockmap_done;
 	char blockmap_root[65], blockmap_sha256[65];
 	uint64_t blockmap_leaves, blockmap_marked, blockmap_size;
+
+	/* long runs: <base>.map, and the state the report describes
+	 * (borrowed from the run, NULL after it) */
+	char *map_path;
+	int map_at_final;
+	const struct custos__resume *resume;
 };
 
 #endif

@@ -427,3 +427,133 @@ custos_status custos_raw_open_source(custos_source **out,
 		raw_close(r);
 	return st;
 }
+
+custos_status custos__raw_writer_sync(custos_raw_writer *w, custos_error *err)
+{
+	if (w == NULL || w->fd < 0)
+		return CUSTOS_OK;
+	if (fsync(w->fd) != 0)
+		return custos__error_errno(err, errno, "cannot sync %s",
+			w->files[w->file_count - 1].work_path);
+	return CUSTOS_OK;
+}
+
+/* Hash the first n bytes of an open file into w->sha256. */
+static custos_status hash_prefix(custos_raw_writer *w, int fd, uint64_t n,
+		const char *path, custos_error *err)
+{
+	uint8_t *buf = malloc(1 << 20);
+	uint64_t pos = 0;
+	custos_status st = CUSTOS_OK;
+
+	if (buf == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	while (st == CUSTOS_OK && pos < n) {
+		size_t want = n - pos < (1 << 20) ? (size_t)(n - pos) : 1 << 20;
+		ssize_t got = pread(fd, buf, want, (off_t)pos);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			st = custos__error_errno(err, got < 0 ? errno : EIO,
+				"cannot read %s again", path);
+		else
+			st = custos_digest_update(w->sha256, buf, (size_t)got,
+				err);
+		pos += got > 0 ? (uint64_t)got : 0;
+	}
+	free(buf);
+	return st;
+}
+
+custos_status custos__raw_writer_reopen_in(custos_raw_writer **out,
+		const char *base, const char *work_dir, uint64_t split_size,
+		int hash_files, uint64_t durable, custos_error *err)
+{
+	custos_raw_writer *w;
+	custos_status st;
+	size_t keep;
+
+	st = custos__raw_writer_open_in(&w, base, work_dir, split_size,
+		hash_files, err);
+	if (st != CUSTOS_OK)
+		return st;
+	/* Files wholly or partly inside the durable bytes: at least one. */
+	keep = split_size == 0 ? 1 : (size_t)(durable / split_size) +
+		(durable % split_size != 0 || durable == 0);
+	if (split_size != 0 && durable % split_size == 0 && durable > 0)
+		keep = (size_t)(durable / split_size);
+	for (size_t i = 0; st == CUSTOS_OK && i < keep; i++) {
+		uint64_t want = split_size == 0 ? durable
+			: i + 1 < keep || durable % split_size == 0
+			? (durable == 0 ? 0 : split_size) : durable % split_size;
+		raw_file *f;
+		struct stat sb;
+		int fd;
+
+		st = open_next(w, err);
+		f = w->file_count ? &w->files[w->file_count - 1] : NULL;
+		if (st == CUSTOS_EEXIST && f != NULL && w->fd < 0 &&
+		    !custos__path_exists(f->final_path)) {
+			custos_error_clear(err);
+			st = CUSTOS_OK;
+			fd = open(f->work_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+				st = custos__error_set(err, CUSTOS_EFORMAT,
+					"%s is missing or not a file: the partial "
+					"image changed", f->work_path);
+			else if ((uint64_t)sb.st_size < want)
+				st = custos__error_set(err, CUSTOS_EFORMAT,
+					"%s holds %llu bytes, fewer than the %llu "
+					"the interrupted run made durable: the "
+					"partial image changed", f->work_path,
+					(unsigned long long)sb.st_size,
+					(unsigned long long)want);
+			else if (ftruncate(fd, (off_t)want) != 0 ||
+				 lseek(fd, (off_t)want, SEEK_SET) < 0)
+				st = custos__error_errno(err, errno,
+					"cannot cut %s back to %llu bytes",
+					f->work_path, (unsigned long long)want);
+			if (st == CUSTOS_OK && w->sha256 != NULL)
+				st = hash_prefix(w, fd, want, f->work_path, err);
+			w->fd = fd;
+			w->in_file = want;
+			w->total += want;
+			f->pub.size_bytes = want;
+		} else if (st == CUSTOS_OK && want > 0) {
+			st = custos__error_set(err, CUSTOS_EFORMAT, "%s is "
+				"missing: the partial image changed",
+				w->files[w->file_count - 1].work_path);
+		}
+		if (st == CUSTOS_OK && i + 1 < keep)
+			st = close_current(w, err);
+	}
+	/* What an interrupted run wrote past the durable bytes goes. */
+	for (size_t i = keep; st == CUSTOS_OK && split_size != 0 &&
+	     i < RAW_MAX_SEGMENTS; i++) {
+		char *name = final_name(w, i);
+		char *path = name ? custos__aprintf("%s/%s", work_dir,
+			custos__basename(name)) : NULL;
+		struct stat sb;
+		int gone = path == NULL || lstat(path, &sb) != 0;
+
+		if (!gone && S_ISREG(sb.st_mode))
+			(void)unlink(path);
+		free(path);
+		free(name);
+		if (gone)
+			break;
+	}
+	if (st == CUSTOS_OK && w->fd >= 0) {
+		int flags = fcntl(w->fd, F_GETFL);
+
+		w->direct = flags >= 0 &&
+			fcntl(w->fd, F_SETFL, flags | O_DIRECT) == 0;
+	}
+	if (st != CUSTOS_OK) {
+		custos_raw_writer_free(w);
+		return st;
+	}
+	*out = w;
+	return CUSTOS_OK;
+}

@@ -145,6 +145,9 @@ static json_t *build(const custos__report *a)
 		add_e01_facts(root, a);
 		add_signature(root, a);
 		add_block_map(root, a);
+		if (a->recovery_json != NULL)
+			json_object_set_new(root, "recovery",
+				json_loads(a->recovery_json, 0, NULL));
 	}
 	return root;
 }
@@ -495,6 +498,9 @@ custos_status custos__report_text(char **out, const custos__report *a,
 			field(&t, "NOT SIGNED:", a->sign_error);
 		}
 	}
+
+	if (a->recovery_text != NULL)
+		add(&t, "\n%s", a->recovery_text);
 
 	add(&t, "\nRun\n");
 	field(&t, "Started (UTC):", started);

@@ -65,6 +65,11 @@ typedef struct custos__report {
 	const char *blockmap_name, *blockmap_root, *blockmap_sha256;
 	uint32_t block_size;
 	uint64_t blockmap_leaves, blockmap_marked, blockmap_size;
+	/* long runs: sessions, passes, mapfile, read-only checks, as a JSON
+	 * object put under "recovery", and its lines for the text report;
+	 * NULL: none (a stream) */
+	const char *recovery_json;
+	const char *recovery_text;
 } custos__report;
 
 /* Caller frees *out with free(); the text ends with a newline. */

@@ -21,6 +21,7 @@
 #include "custos/source.h"
 #include "custos/text.h"
 #include "error_private.h"
+#include "source_private.h"
 #include "util_private.h"
 
 /* Device identity strings longer than this are cut (they never are). */
@@ -489,4 +490,15 @@ void custos_source_free(custos_source *src)
 	free(src->backing);
 	free(src->from);
 	free(src);
+}
+
+int custos__source_read_only_now(custos_source *src)
+{
+	int ro = 0;
+
+	if (src == NULL)
+		return CUSTOS_UNKNOWN;
+	if (src->info.kind != CUSTOS_SOURCE_BLOCK)
+		return src->info.read_only; /* a file system's flag, as opened */
+	return ioctl(src->fd, BLKROGET, &ro) == 0 ? (ro != 0) : CUSTOS_UNKNOWN;
 }

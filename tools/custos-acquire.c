@@ -26,6 +26,7 @@ enum {
 	OPT_SIGN_CHAIN, OPT_TSA, OPT_PASS_FILE, OPT_PASS_FD, OPT_LOG,
 	OPT_CASE_UCO,
 	OPT_BLOCK_SIZE,
+	OPT_RESUME, OPT_PASSES, OPT_MAX_BAD_TIME, OPT_SYNC,
 };
 
 static const cli_option options[] = {
@@ -50,12 +51,20 @@ static const cli_option options[] = {
 	 "description of the evidence"},
 	{{"notes", required_argument, NULL, OPT_NOTES}, "TEXT", "notes"},
 	{{"retries", required_argument, NULL, OPT_RETRIES}, "N",
-	 "re-reads of a failing block before isolating sectors (default 2)"},
+	 "retry passes over the bad sectors after scraping (default 2)"},
 	{{"granularity", required_argument, NULL, OPT_GRANULARITY}, "SIZE",
-	 "step when isolating bad sectors (default: one sector)"},
+	 "step of the scraping pass (default: one sector)"},
 	{{"block-size", required_argument, NULL, OPT_BLOCK_SIZE}, "SIZE",
 	 "block map (BASE.blockmap) block size, a power of two from 512 to "
 	 "16M (default 64K), or none"},
+	{{"resume", no_argument, NULL, OPT_RESUME}, NULL,
+	 "go on with the interrupted run that left BASE.part (same command)"},
+	{{"passes", required_argument, NULL, OPT_PASSES}, "N",
+	 "last pass over bad areas: 1 copy, 2 skipped, 3 trim, 4 scrape, 5+ retry"},
+	{{"max-bad-area-time", required_argument, NULL, OPT_MAX_BAD_TIME},
+	 "SECONDS", "time for the passes after the first (default: no limit)"},
+	{{"sync-interval", required_argument, NULL, OPT_SYNC}, "SIZE",
+	 "sync the image, BASE.map and the resume state this often (64M)"},
 	{{"require-readonly", no_argument, NULL, OPT_REQUIRE_RO}, NULL,
 	 "refuse a block device the kernel does not see as read-only"},
 	{{"verify", no_argument, NULL, OPT_VERIFY}, NULL,
@@ -336,6 +345,32 @@ int main(int argc, char **argv)
 			opts.block_size = (uint32_t)size;
 			break;
 		case OPT_REQUIRE_RO: opts.require_readonly = 1; break;
+		case OPT_RESUME: opts.resume = 1; break;
+		case OPT_PASSES:
+			if (!cli_parse_uint(optarg, 16, &n) || n == 0) {
+				usage_error("bad --passes '%s' (1 to 16)", optarg);
+				goto usage;
+			}
+			opts.passes = (unsigned int)n;
+			break;
+		case OPT_MAX_BAD_TIME:
+			if (!cli_parse_uint(optarg, 100u * 24 * 3600, &n) ||
+			    n == 0) {
+				usage_error("bad --max-bad-area-time '%s' "
+					"(seconds, at least 1)", optarg);
+				goto usage;
+			}
+			opts.max_bad_area_time = (double)n;
+			break;
+		case OPT_SYNC:
+			if (!cli_parse_size(optarg, &size) || size == 0 ||
+			    size % (1u << 20) != 0) {
+				usage_error("bad --sync-interval '%s' (a whole "
+					"number of MiB, e.g. 64M)", optarg);
+				goto usage;
+			}
+			opts.sync_interval = size;
+			break;
 		case OPT_SIGN_KEY: sign.key_path = optarg; break;
 		case OPT_SIGN_CERT: sign.cert_path = optarg; break;
 		case OPT_SIGN_CHAIN: sign.chain_path = optarg; break;

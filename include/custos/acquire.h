@@ -103,6 +103,19 @@ typedef struct custos_acquire_options {
 	 * 0: CUSTOS_BLOCKMAP_DEFAULT_BLOCK_SIZE (64 KiB); UINT32_MAX: none.
 	 */
 	uint32_t block_size;
+	/*
+	 * Long acquisitions.  resume: go on with the interrupted run that left
+	 * <base>.part (same source and options, else CUSTOS_EINVAL with the
+	 * reason).  passes: the last ddrescue-style pass over bad areas
+	 * (1 copy, 2 copy what was skipped, 3 trim, 4 scrape, 5 on: retries;
+	 * 0: 4 + retries).  max_bad_area_time: seconds for passes 2 on (0: no
+	 * limit).  sync_interval: bytes between sync points, where the image
+	 * is made durable and the state and <base>.map are saved (0: 64 MiB).
+	 */
+	int resume;
+	unsigned int passes;
+	double max_bad_area_time;
+	uint64_t sync_interval;
 } custos_acquire_options;
 #define CUSTOS_ACQUIRE_OPTIONS_VERSION 1
 

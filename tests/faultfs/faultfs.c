@@ -14,7 +14,12 @@
  *
  * Usage:
  *   faultfs --image FILE --bad START:COUNT[,START:COUNT...] [--sector N]
- *           [--verbose] MOUNTPOINT [FUSE options, e.g. -f]
+ *           [--slow-ms N] [--verbose] MOUNTPOINT [FUSE options, e.g. -f]
+ *
+ * --slow-ms N: every failing read sleeps N ms first, as a dying drive
+ * does, so a test can tell a strategy that hammers a bad area from one
+ * that skips it.  MOUNTPOINT/stats counts reads ("reads N\nfailed N\n");
+ * tests compare the counts, never the time.
  *
  * START and COUNT are in units of --sector bytes (default 512).  The file is
  * opened with direct_io so that the page cache neither hides failures nor
@@ -61,13 +66,19 @@ static struct {
 	struct bad_range *bad;
 	size_t nbad;
 	bool verbose;
+	unsigned int slow_ms;
+	uint64_t reads, failed;  /* counted for MOUNTPOINT/stats */
 } g = { .fd = -1, .sector = 512 };
+
+#define STATS_NAME "stats"
+#define STATS_PATH "/" STATS_NAME
 
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"usage: %s --image FILE --bad START:COUNT[,START:COUNT...] "
-		"[--sector N] [--verbose] MOUNTPOINT [FUSE options]\n"
+		"[--sector N] [--slow-ms N] [--verbose] MOUNTPOINT "
+		"[FUSE options]\n"
 		"Serves FILE as MOUNTPOINT/" DISK_NAME "; reads touching a bad "
 		"sector range fail with EIO.\n",
 		prog);
@@ -180,6 +191,13 @@ static int ffs_getattr(const char *path, struct stat *st,
 		st->st_blocks = (blkcnt_t)((g.size + 511) / 512);
 		return 0;
 	}
+	if (strcmp(path, STATS_PATH) == 0) {
+		st->st_ino = 3;
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = 4096; /* direct_io: reads see the real length */
+		return 0;
+	}
 	return -ENOENT;
 }
 
@@ -195,12 +213,13 @@ static int ffs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	filler(buf, DISK_NAME, NULL, 0, 0);
+	filler(buf, STATS_NAME, NULL, 0, 0);
 	return 0;
 }
 
 static int ffs_open(const char *path, struct fuse_file_info *fi)
 {
-	if (strcmp(path, DISK_PATH) != 0)
+	if (strcmp(path, DISK_PATH) != 0 && strcmp(path, STATS_PATH) != 0)
 		return -ENOENT;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
@@ -215,10 +234,26 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off,
 	size_t done = 0;
 
 	(void)fi;
+	if (strcmp(path, STATS_PATH) == 0) {
+		char text[64];
+		int n = snprintf(text, sizeof(text), "reads %llu\nfailed %llu\n",
+			(unsigned long long)__atomic_load_n(&g.reads,
+				__ATOMIC_RELAXED),
+			(unsigned long long)__atomic_load_n(&g.failed,
+				__ATOMIC_RELAXED));
+
+		if (off < 0 || off >= n)
+			return 0;
+		if (size > (size_t)(n - off))
+			size = (size_t)(n - off);
+		memcpy(buf, text + off, size);
+		return (int)size;
+	}
 	if (strcmp(path, DISK_PATH) != 0)
 		return -ENOENT;
 	if (off < 0)
 		return -EINVAL;
+	__atomic_add_fetch(&g.reads, 1, __ATOMIC_RELAXED);
 	if ((uint64_t)off >= g.size)
 		return 0;
 	if (size > g.size - (uint64_t)off)
@@ -226,6 +261,9 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off,
 	if (size > INT_MAX)
 		size = INT_MAX; /* the return value is an int */
 	if (overlaps_bad((uint64_t)off, size)) {
+		__atomic_add_fetch(&g.failed, 1, __ATOMIC_RELAXED);
+		if (g.slow_ms > 0)
+			usleep(g.slow_ms * 1000u);
 		if (g.verbose)
 			fprintf(stderr, "faultfs: EIO offset=%lld size=%zu\n",
 				(long long)off, size);
@@ -280,7 +318,7 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	const char *image = NULL, *bad = NULL, *sector = NULL;
+	const char *image = NULL, *bad = NULL, *sector = NULL, *slow = NULL;
 	const char *prog = argc > 0 ? argv[0] : "faultfs";
 	int ret;
 
@@ -307,6 +345,9 @@ int main(int argc, char **argv)
 		else if (!missing &&
 			 (v = opt_value(argc, argv, &i, "--sector", &missing)))
 			sector = v;
+		else if (!missing &&
+			 (v = opt_value(argc, argv, &i, "--slow-ms", &missing)))
+			slow = v;
 		else if (!missing) {
 			/* not ours: mount point or a FUSE option */
 			if (fuse_opt_add_arg(&args, argv[i]) != 0)
@@ -333,6 +374,15 @@ int main(int argc, char **argv)
 	}
 	if (!parse_bad(bad))
 		return 2;
+	if (slow) {
+		uint64_t ms;
+
+		if (!parse_u64(slow, strlen(slow), &ms) || ms > 10000) {
+			fprintf(stderr, "faultfs: --slow-ms must be 0 to 10000\n");
+			return 2;
+		}
+		g.slow_ms = (unsigned int)ms;
+	}
 
 	/* Open before fuse_main: daemonizing changes directory to "/". */
 	g.fd = open(image, O_RDONLY | O_CLOEXEC);
