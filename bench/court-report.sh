@@ -14,13 +14,15 @@
 #
 # REUSE=1 measures the case built by the previous run again.
 # PDF=1 also prints the HTML with headless Chromium and times that.
-# Needs a build in ./build.  Writes under ${BENCH_DIR:-/dev/shm/custos-bench-
+# Needs a build in ./build (or BUILD=DIR; a copy keeps ninja from relinking
+# the library under a running bench).  Writes under ${BENCH_DIR:-/dev/shm/custos-bench-
 # court} (tmpfs: the log syncs every record, which only the disk would feel).
 set -eu
 RECORDS=${1:-100000}
 ITEMS=${2:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-B=$ROOT/build/tools
+BUILD=${BUILD:-$ROOT/build}
+B=$BUILD/tools
 P=$ROOT/samples/pki
 D=${BENCH_DIR:-/dev/shm/custos-bench-court}
 if [ "${REUSE:-0}" = 1 ] && [ -f "$D/case/custody/log.jsonl" ]; then
@@ -28,7 +30,7 @@ if [ "${REUSE:-0}" = 1 ] && [ -f "$D/case/custody/log.jsonl" ]; then
 else
 	rm -rf "$D" && mkdir -p "$D/case" && cd "$D"
 	cc -O2 -I"$ROOT/include" -o court-gen "$ROOT/bench/court-gen.c" \
-		-L"$ROOT/build/src" -Wl,-rpath,"$ROOT/build/src" -lcustos -lcrypto
+		-L"$BUILD/src" -Wl,-rpath,"$BUILD/src" -lcustos -lcrypto
 	head -c 4096 /dev/urandom >src.img
 	start=$(date +%s.%N)
 	seq -f 'IT-%04g' 1 "$ITEMS" | xargs -P 2 -I{} "$B/custos-acquire" -q -f raw \
