@@ -29,7 +29,9 @@
 
 /* How deep a case folder is searched. */
 #define MAX_DEPTH 3
-#define MAX_ENTRIES 4096
+/* Entries of one folder; more is refused, never silently cut short (a
+ * case of 1,000 items holds 5,000 files in one folder). */
+#define MAX_ENTRIES 65536
 
 typedef enum target_kind {
 	KIND_UNKNOWN = 0,
@@ -310,11 +312,17 @@ static custos_status scan(collector *c, const char *dir, int depth)
 
 	if (d == NULL)
 		return custos__error_errno(c->err, errno, "%s", dir);
-	while ((e = readdir(d)) != NULL && n < MAX_ENTRIES) {
+	while ((e = readdir(d)) != NULL) {
 		char **nn;
 
 		if (e->d_name[0] == '.')
 			continue;
+		if (n == MAX_ENTRIES) {
+			st = custos__error_set(c->err, CUSTOS_EINVAL,
+				"%s holds more than %d entries; verify its "
+				"parts one by one", dir, MAX_ENTRIES);
+			break;
+		}
 		nn = realloc(names, (n + 1) * sizeof(*nn));
 		if (nn == NULL || (nn[n] = strdup(e->d_name)) == NULL) {
 			names = nn != NULL ? nn : names;
@@ -400,13 +408,18 @@ static custos_status logs_beside(collector *c, const char *dir)
 
 	if (d == NULL)
 		return CUSTOS_OK;
-	while (st == CUSTOS_OK && (e = readdir(d)) != NULL &&
-	       n++ < MAX_ENTRIES) {
+	while (st == CUSTOS_OK && (e = readdir(d)) != NULL) {
 		char *p;
 		struct stat sb;
 
 		if (e->d_name[0] == '.')
 			continue;
+		if (n++ == MAX_ENTRIES) {
+			st = custos__error_set(c->err, CUSTOS_EINVAL,
+				"%s holds more than %d entries; verify its "
+				"parts one by one", dir, MAX_ENTRIES);
+			break;
+		}
 		if ((p = custos__aprintf("%s/%s", dir, e->d_name)) == NULL) {
 			st = custos__error_set(c->err, CUSTOS_ENOMEM,
 				"out of memory");
