@@ -166,7 +166,8 @@ static void receive(item *it)
 
 		snprintf(fields, sizeof(fields), "{\"answers\":{\"seq\":%"
 			PRIu64 ",\"sha256\":\"%s\"},\"discrepancies\":[],"
-			"\"seal_state\":\"intact\",\"storage_location\":\"%s\"}",
+			"\"seal_state\":\"intact\","
+			"\"storage_location\":\"%s\"}",
 			it->released, it->released_sha, storage[it->taker]);
 		ev.type = "received";
 		ev.case_ref = "BIG";
