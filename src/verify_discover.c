@@ -447,6 +447,13 @@ static char *report_file(const verify_report *rep, const char *name)
 /* Mark images that a report names, so they are not checked alone. */
 static void claim_images(verify_found *vc)
 {
+	/* Each image's real path once: not once per report's file (1,000
+	 * reports by 1,000 images is a million realpath calls). */
+	char **real_images = calloc(vc->image_count ? vc->image_count : 1,
+		sizeof(*real_images));
+
+	for (size_t j = 0; real_images != NULL && j < vc->image_count; j++)
+		real_images[j] = realpath(vc->images[j].path, NULL);
 	for (size_t i = 0; i < vc->report_count; i++) {
 		json_t *files = json_object_get(json_object_get(
 			vc->reports[i].json, "image"), "files");
@@ -461,15 +468,21 @@ static void claim_images(verify_found *vc)
 
 			for (size_t j = 0; real != NULL &&
 			     j < vc->image_count; j++) {
-				char *ri = realpath(vc->images[j].path, NULL);
+				char *ri = real_images != NULL ?
+					real_images[j] :
+					realpath(vc->images[j].path, NULL);
 
 				if (ri != NULL && strcmp(ri, real) == 0)
 					vc->images[j].claimed = 1;
-				free(ri);
+				if (real_images == NULL)
+					free(ri);
 			}
 			free(real);
 		}
 	}
+	for (size_t j = 0; real_images != NULL && j < vc->image_count; j++)
+		free(real_images[j]);
+	free(real_images);
 }
 
 /* Read each report (a report that does not parse keeps json NULL). */
