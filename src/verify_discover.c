@@ -29,7 +29,9 @@
 
 /* How deep a case folder is searched. */
 #define MAX_DEPTH 3
-#define MAX_ENTRIES 4096
+/* Entries of one folder; more is refused, never silently cut short (a
+ * case of 1,000 items holds 5,000 files in one folder). */
+#define MAX_ENTRIES 65536
 
 typedef enum target_kind {
 	KIND_UNKNOWN = 0,
@@ -331,11 +333,17 @@ static custos_status scan(collector *c, const char *dir, int depth)
 
 	if (d == NULL)
 		return custos__error_errno(c->err, errno, "%s", dir);
-	while ((e = readdir(d)) != NULL && n < MAX_ENTRIES) {
+	while ((e = readdir(d)) != NULL) {
 		char **nn;
 
 		if (e->d_name[0] == '.')
 			continue;
+		if (n == MAX_ENTRIES) {
+			st = custos__error_set(c->err, CUSTOS_EINVAL,
+				"%s holds more than %d entries; verify its "
+				"parts one by one", dir, MAX_ENTRIES);
+			break;
+		}
 		nn = realloc(names, (n + 1) * sizeof(*nn));
 		if (nn == NULL || (nn[n] = strdup(e->d_name)) == NULL) {
 			names = nn != NULL ? nn : names;
@@ -421,13 +429,18 @@ static custos_status logs_beside(collector *c, const char *dir)
 
 	if (d == NULL)
 		return CUSTOS_OK;
-	while (st == CUSTOS_OK && (e = readdir(d)) != NULL &&
-	       n++ < MAX_ENTRIES) {
+	while (st == CUSTOS_OK && (e = readdir(d)) != NULL) {
 		char *p;
 		struct stat sb;
 
 		if (e->d_name[0] == '.')
 			continue;
+		if (n++ == MAX_ENTRIES) {
+			st = custos__error_set(c->err, CUSTOS_EINVAL,
+				"%s holds more than %d entries; verify its "
+				"parts one by one", dir, MAX_ENTRIES);
+			break;
+		}
 		if ((p = custos__aprintf("%s/%s", dir, e->d_name)) == NULL) {
 			st = custos__error_set(c->err, CUSTOS_ENOMEM,
 				"out of memory");
@@ -455,6 +468,13 @@ static char *report_file(const verify_report *rep, const char *name)
 /* Mark images that a report names, so they are not checked alone. */
 static void claim_images(verify_found *vc)
 {
+	/* Each image's real path once: not once per report's file (1,000
+	 * reports by 1,000 images is a million realpath calls). */
+	char **real_images = calloc(vc->image_count ? vc->image_count : 1,
+		sizeof(*real_images));
+
+	for (size_t j = 0; real_images != NULL && j < vc->image_count; j++)
+		real_images[j] = realpath(vc->images[j].path, NULL);
 	for (size_t i = 0; i < vc->report_count; i++) {
 		json_t *files = json_object_get(json_object_get(
 			vc->reports[i].json, "image"), "files");
@@ -469,15 +489,21 @@ static void claim_images(verify_found *vc)
 
 			for (size_t j = 0; real != NULL &&
 			     j < vc->image_count; j++) {
-				char *ri = realpath(vc->images[j].path, NULL);
+				char *ri = real_images != NULL ?
+					real_images[j] :
+					realpath(vc->images[j].path, NULL);
 
 				if (ri != NULL && strcmp(ri, real) == 0)
 					vc->images[j].claimed = 1;
-				free(ri);
+				if (real_images == NULL)
+					free(ri);
 			}
 			free(real);
 		}
 	}
+	for (size_t j = 0; real_images != NULL && j < vc->image_count; j++)
+		free(real_images[j]);
+	free(real_images);
 }
 
 /* Read each report (a report that does not parse keeps json NULL). */

@@ -18,8 +18,9 @@
 #include "custos/custos.h"
 #include "custos/verify.h"
 
-/* Hard limits: targets of each kind, and the size of files read whole. */
-#define CUSTOS__VERIFY_MAX_TARGETS 256
+/* Hard limits: targets of each kind (a case of 1,000 items is 2,000 reports
+ * and images and its log), and the size of files read whole. */
+#define CUSTOS__VERIFY_MAX_TARGETS 16384
 #define CUSTOS__VERIFY_JSON_MAX (16u << 20)
 
 struct custos_verify_check {

@@ -250,6 +250,11 @@ expect "an image alone: INCOMPLETE (nothing to compare its hashes with)" \
 mkfifo fifo
 expect_status 2 "a FIFO target: refused, no hang" -- timeout 10 "$V" fifo
 err_matches "FIFO" "the FIFO is named"
+mkdir crowded && cp -a base/sample.* crowded/
+(cd crowded && seq -f 'x%05g' 1 65536 | xargs touch)
+expect_status 2 "a folder of more than 65536 entries: refused, not cut short" -- "$V" crowded
+err_matches "more than 65536 entries" "the crowded folder is named"
+rm -rf crowded
 mkdir fifocase && cp -a base/sample.* fifocase/ && mkfifo fifocase/zz.report.json
 verify --trust "$P/ca.pem" fifocase
 expect "a FIFO inside a case folder is skipped, no hang (exit $RC)" test "$RC" -ne 124
