@@ -32,6 +32,7 @@
 #include "custos/merkle.h"
 #include "custos/note.h"
 #include "error_private.h"
+#include "json_private.h"
 #include "note_private.h"
 #include "util_private.h"
 
@@ -220,26 +221,6 @@ static int is_hex64(const char *s)
 	return hex32_parse(tmp, s);
 }
 
-static int has_real(const json_t *j)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	if (json_is_real(j))
-		return 1;
-	if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k, v)
-			if (has_real(v))
-				return 1;
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			if (has_real(v))
-				return 1;
-	}
-	return 0;
-}
-
 /* Parse one line as a canonical JSON object (sorted keys, no whitespace,
  * ASCII, no floats, no repeated key), else NULL with *why set. */
 static json_t *canonical_object(const char *line, size_t len,
@@ -259,7 +240,7 @@ static json_t *canonical_object(const char *line, size_t len,
 	again = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
 		JSON_ENSURE_ASCII);
 	if (again == NULL || strlen(again) != len ||
-	    memcmp(again, line, len) != 0 || has_real(j)) {
+	    memcmp(again, line, len) != 0 || custos__json_has_real(j)) {
 		*why = "it is not canonical JSON (sorted keys, no whitespace, "
 			"\\u escapes for non-ASCII, no floats)";
 		json_decref(j);
