@@ -28,7 +28,8 @@ step() { # title, then the command and its arguments
 	fi
 }
 
-for tool in custos-log custos-acquire custos-hash custos-sign custos-bundle; do
+for tool in custos-log custos-acquire custos-hash custos-sign custos-bundle \
+	custos-verify; do
 	if [ ! -x "$T/$tool" ]; then
 		echo "demo: $T/$tool is missing; build first (ninja -C $BUILD)" >&2
 		exit 3
@@ -140,5 +141,9 @@ step "check the receipt's signature with plain openssl" \
 
 step "verify the foreign authority's log" \
 	"$T/custos-log" verify "$OUT/foreign-custody"
+
+step "as the prosecutor: one verdict over the whole case, and a court report" \
+	"$T/custos-verify" --trust $PKI/ca.pem -i "$OUT/foreign-age.key" \
+		--html "$OUT/court-report.html" "$OUT"
 
 printf '\ndemo: all %d steps passed; the case folder is %s\n' "$step_no" "$OUT"

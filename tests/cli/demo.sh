@@ -8,6 +8,9 @@ expect_status 0 "demo runs end to end" -- env BUILD="$BUILD" "$DEMO" "$WORK/case
 expect "every step passed" grep -q '^demo: all [0-9]* steps passed' out.txt
 expect "the signed E01 is in the case folder" test -s "$WORK/case/sample.E01"
 expect "the receipt is in the case folder" test -s "$WORK/case/mla-042.receipt.json"
+expect "custos-verify gives VERIFIED on the whole case" \
+	grep -q '^VERIFIED: ' out.txt
+expect "the court report was written" test -s "$WORK/case/court-report.html"
 
 (cd "$WORK/case" && find . -type f -exec sha256sum {} + | sort) > before.txt
 expect_status 3 "a second run into the same folder refuses" -- \
