@@ -4,7 +4,9 @@
  * libarchive -> age writer -> parts in one pass (payload hashed while
  * written, tag files last), sign the tag manifest, and write the signed
  * transfer manifest, all inside a private staging folder whose files are
- * committed at the end, all or nothing, never over anything.  verify: a
+ * committed at the end, all or nothing, never over anything.  With a
+ * custody log, the items' records are exported first (before anything is
+ * written) and carried as metadata/custody.jsonl.  verify: a
  * transfer manifest (signature, parts, then decryption and the tar, never
  * extracted), a bag folder or a bag as a tar, then every bag check.
  * open: verify, then the same again while extracting into a new folder
@@ -27,6 +29,7 @@
 
 #include "custos/age.h"
 #include "custos/bundle.h"
+#include "custos/custody_export.h"
 #include "custos/sign.h"
 #include "custos/version.h"
 #include "bag_private.h"
@@ -200,7 +203,8 @@ static custos_status bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 	struct tm now_tm;
 	char date[16];
 	json_t *evidence = NULL;
-	char *evidence_text = NULL;
+	char *evidence_text = NULL, *custody = NULL;
+	size_t custody_len = 0;
 
 	memset(&w, 0, sizeof(w));
 	memset(&p, 0, sizeof(p));
@@ -211,6 +215,10 @@ static custos_status bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 	    (o->item_count > 0 && o->items == NULL))
 		return custos__error_set(err, CUSTOS_EINVAL,
 			"bundle: request, signer, recipients and output are required");
+	if (o->version >= 2 && o->custody_log != NULL &&
+	    (o->custody_item_count == 0 || o->custody_items == NULL))
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"bundle: a custody log needs the evidence item IDs");
 	/* The output names, the request, then the items, before anything
 	 * is written. */
 	if ((st = output_names_free(o->output, err)) != CUSTOS_OK)
@@ -256,6 +264,22 @@ static custos_status bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 		if ((st = custos_age_recipient_check(o->recipients[i], err)) !=
 				CUSTOS_OK)
 			goto out;
+	/* The custody export too: a bag that should carry the history but
+	 * cannot (no checkpoint covers the items yet) is not made. */
+	if (o->version >= 2 && o->custody_log != NULL &&
+	    (st = custos_custody_export(&custody, &custody_len,
+			o->custody_log, o->custody_items,
+			o->custody_item_count, err)) != CUSTOS_OK) {
+		char why[CUSTOS_ERROR_MESSAGE_MAX];
+
+		/* A malformed log is a log that does not verify, not a bad
+		 * request (which EFORMAT means to the caller). */
+		snprintf(why, sizeof(why), "%s", err ? err->message : "");
+		st = custos__error_set(err, st == CUSTOS_EFORMAT ?
+			CUSTOS_EMISMATCH : st, "custody export, no bundle "
+			"written: %.400s", why);
+		goto out;
+	}
 	evidence = json_array();
 	w.now = time(NULL);
 	w.err = err;
@@ -329,7 +353,10 @@ static custos_status bundle_create(char bundle_id[CUSTOS_BUNDLE_ID_MAX],
 	    (st = custos__tar_add_tag(&w, id, "bag-info.txt", info.data,
 			info.len, 1)) != CUSTOS_OK ||
 	    (st = custos__tar_add_tag(&w, id, "metadata/request.json", request,
-			request_len, 1)) != CUSTOS_OK)
+			request_len, 1)) != CUSTOS_OK ||
+	    (custody != NULL && (st = custos__tar_add_tag(&w, id,
+			"metadata/custody.jsonl", custody, custody_len, 1)) !=
+			CUSTOS_OK))
 		goto out;
 	{
 		json_t *ev = json_pack("{s:i, s:s, s:O}", "custos_evidence_version",
@@ -401,6 +428,7 @@ out:
 	free(m512.data);
 	free(info.data);
 	free(evidence_text);
+	free(custody);
 	json_decref(evidence);
 	json_decref(req);
 	return st;

@@ -5,15 +5,18 @@
  * then custos_bundle_verify for BagIt (every payload hash, Payload-Oxum,
  * hostile names) and the tag manifest's signature; and the legal request
  * in metadata/request.json; and, from the payload manifest, which of the
- * case's reports and image files the bag carries.  To read these (and
- * later the custody records) without extracting anything, the bag is streamed once more
- * here, in memory, through the public age API and libarchive.  A receipt
+ * case's reports and image files the bag carries; and the custody records
+ * in metadata/custody.jsonl, checked against their checkpoint without the
+ * sender's log.  To read these without extracting anything, the bag is
+ * streamed once more here, in memory, through the public age API and
+ * libarchive.  A receipt
  * must be signed (a chain to a trust anchor), by someone other than the
  * sender, in the name of the authority that asked, and answer this bundle:
  * its bundle id and the SHA-256 of its transfer manifest.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,7 @@
 #include <archive_entry.h>
 #include <openssl/evp.h>
 
+#include "custos/custody_export.h"
 #include "cert_private.h"
 #include "error_private.h"
 #include "fileio_private.h"
@@ -251,6 +255,8 @@ typedef struct members {
 	size_t evidence_len;
 	char *manifest;       /* manifest-sha256.txt */
 	size_t manifest_len;
+	char *custody;        /* metadata/custody.jsonl */
+	size_t custody_len;
 } members;
 
 static void members_free(members *m)
@@ -258,6 +264,7 @@ static void members_free(members *m)
 	free(m->request);
 	free(m->evidence);
 	free(m->manifest);
+	free(m->custody);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -275,6 +282,10 @@ static char **wanted(members *m, const char *rel, size_t **len)
 	if (strcmp(rel, "manifest-sha256.txt") == 0) {
 		*len = &m->manifest_len;
 		return &m->manifest;
+	}
+	if (strcmp(rel, "metadata/custody.jsonl") == 0) {
+		*len = &m->custody_len;
+		return &m->custody;
 	}
 	return NULL;
 }
@@ -390,11 +401,12 @@ static int read_plain_bag(const char *path, int is_dir, members *m,
 	int ok;
 
 	if (is_dir) {
-		const char *rel[3] = {"metadata/request.json",
+		const char *rel[4] = {"metadata/request.json",
 				      "metadata/evidence.json",
-				      "manifest-sha256.txt"};
+				      "manifest-sha256.txt",
+				      "metadata/custody.jsonl"};
 
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 4; i++) {
 			char *p = custos__aprintf("%s/%s", path, rel[i]);
 			unsigned char *data = NULL;
 			size_t len = 0, *lp;
@@ -460,6 +472,71 @@ static void request_check(custos_verify_case *r, verify_bundle *vb,
 	if (m->evidence != NULL)
 		vb->evidence = json_loadb(m->evidence, m->evidence_len,
 			JSON_REJECT_DUPLICATES, NULL);
+}
+
+/* metadata/custody.jsonl: every proof, the checkpoint and every record's
+ * signature, without the sender's log.  Bags made without a custody log
+ * have none: informational, since only the sender knows whether it should
+ * be there. */
+static void custody_check(custos_verify_case *r, verify_bundle *vb,
+		const members *m, const custos_verify_options *opts)
+{
+	custos_custody_export_verify_options eo;
+	custos_custody_export_verification *v = NULL;
+	custos_error e;
+	custos_status st;
+
+	if (m->custody == NULL) {
+		custos__verify_add(r, "bundle.custody", vb->bundle_id,
+			CUSTOS_CHECK_NOT_CHECKED, 0, NULL, NULL,
+			"the bag carries no metadata/custody.jsonl "
+			"(made without --log)");
+		return;
+	}
+	custos_error_clear(&e);
+	custos_custody_export_verify_options_init(&eo);
+	eo.trust = opts->trust;
+	eo.trust_count = opts->trust_count;
+	st = custos_custody_export_verify(&v, m->custody, m->custody_len, &eo,
+		&e);
+	if (st == CUSTOS_ENOMEM) {
+		r->oom = 1;
+	} else if (v == NULL) {
+		custos__verify_add(r, "bundle.custody", vb->bundle_id,
+			CUSTOS_CHECK_FAILED, 1, "custos-bundle(5)", NULL,
+			"metadata/custody.jsonl: %s", e.message);
+	} else {
+		size_t n = custos_custody_export_verification_record_count(v);
+		uint64_t size =
+			custos_custody_export_verification_checkpoint_size(v);
+		char seen[96];
+		custos_custody_export_status es =
+			custos_custody_export_verification_status(v);
+
+		snprintf(seen, sizeof(seen), "%zu records, checkpoint of %"
+			PRIu64, n, size);
+		if (st != CUSTOS_OK || es == CUSTOS_CUSTODY_EXPORT_FAILED)
+			custos__verify_add(r, "bundle.custody", vb->bundle_id,
+				CUSTOS_CHECK_FAILED, 1, NULL, seen,
+				"metadata/custody.jsonl: %s",
+				custos_custody_export_verification_problem_count(
+				v) > 0 ? custos_custody_export_verification_problem(
+				v, 0) : e.message);
+		else if (es == CUSTOS_CUSTODY_EXPORT_INCOMPLETE)
+			custos__verify_add(r, "bundle.custody", vb->bundle_id,
+				CUSTOS_CHECK_NOT_CHECKED, 1, NULL, seen,
+				"proofs and checkpoint verify; the records' "
+				"signatures were not checked without a trust "
+				"anchor (--trust CA.pem)");
+		else
+			custos__verify_add(r, "bundle.custody", vb->bundle_id,
+				CUSTOS_CHECK_PASSED, 1, NULL, seen,
+				"every record's inclusion proof, signature "
+				"and chain, against the signed checkpoint "
+				"of %s", custos_custody_export_verification_origin(
+				v));
+	}
+	custos_custody_export_verification_free(v);
 }
 
 /* The transfer manifest's signature and parts; 1 when both are good. */
@@ -753,6 +830,7 @@ static void check_bundle(custos_verify_case *r, verify_found *vc,
 	}
 	bag_checks(r, vb, opts);
 	request_check(r, vb, &m);
+	custody_check(r, vb, &m, opts);
 	contents_check(r, vc, vb, &m);
 out:
 	manifest_free(&mf);

@@ -100,7 +100,9 @@ static const cli_option create_options[] = {
 	{{"output", required_argument, NULL, 'o'}, "OUT",
 	 "output prefix, required"},
 	{{"log", required_argument, NULL, OPT_LOG}, "DIR",
-	 "append an 'exported' record to the custody log in DIR"},
+	 "carry the items' custody records (metadata/custody.jsonl; "
+	 "needs a checkpoint covering them) and append an 'exported' "
+	 "record to the custody log in DIR"},
 	{{"item", required_argument, NULL, OPT_ITEM}, "ID",
 	 "evidence item ID for that record (repeatable; default: file names)"},
 	{{"passphrase-file", required_argument, NULL, OPT_PASS_FILE}, "FILE",
@@ -213,6 +215,10 @@ static int cmd_create(int argc, char **argv)
 	o.sign = &so;
 	o.recipients = recipients;
 	o.recipient_count = nrcpt;
+	/* The custody export and the 'exported' record name the same IDs. */
+	o.custody_log = log;
+	o.custody_items = nitems > 0 ? item_ids : o.items;
+	o.custody_item_count = nitems > 0 ? nitems : o.item_count;
 	st = custos_bundle_create(id, &o, &err);
 	if (st != CUSTOS_OK) {
 		cli_error(TOOL, "%s", err.message);

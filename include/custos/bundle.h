@@ -33,7 +33,8 @@
 CUSTOS_EXTERN custos_status custos_bundle_request_check(const char *json,
 		size_t len, custos_error *err);
 
-#define CUSTOS_BUNDLE_CREATE_OPTIONS_VERSION 1
+/* 2 added custody_log and custody_items. */
+#define CUSTOS_BUNDLE_CREATE_OPTIONS_VERSION 2
 
 typedef struct custos_bundle_create_options {
 	unsigned int version;            /* CUSTOS_BUNDLE_CREATE_OPTIONS_VERSION */
@@ -45,6 +46,13 @@ typedef struct custos_bundle_create_options {
 	size_t recipient_count;
 	uint64_t split_size;             /* bytes per part; 0: one part */
 	const char *output;              /* OUT prefix, required */
+	/* The custody log whose records for custody_items become
+	 * metadata/custody.jsonl (custos_custody_export, made before
+	 * anything is written: no covering checkpoint, no bundle); NULL:
+	 * the bag has none. */
+	const char *custody_log;
+	const char *const *custody_items; /* evidence item IDs */
+	size_t custody_item_count;
 } custos_bundle_create_options;
 
 CUSTOS_EXTERN void custos_bundle_create_options_init(

@@ -254,6 +254,23 @@ expect "... and no folder is made" test ! -e opened3
 "$CUSTOS_LOG" init receiver --origin receiver.example/MLA --log-key \
 	"$WORK/secret/r.key" --trust $P/ca.pem --case MLA-2026-042 \
 	-k $P/foreign-authority.key -c $P/foreign-authority.pem >/dev/null 2>&1
+# --log puts the items' custody export in the bag; when it cannot be made
+# (no record names the item, no checkpoint covers it) nothing is written.
+expect_status 3 "create --log: refused when no record names the item" -- \
+	$B create --request request.json -k $P/prosecutor.key \
+	-c $P/prosecutor.pem -r "$R" --log sender --item HD-01 -o out/c img.raw
+err_matches "custody export, no bundle written: .*HD-01" "... and says why"
+expect "... and writes nothing" bash -c "! ls out/c.* >/dev/null 2>&1"
+"$CUSTOS_LOG" record sender --type acquired --item HD-01 --reason "imaged" \
+	-k $P/prosecutor.key -c $P/prosecutor.pem >/dev/null 2>&1 ||
+	fail "custos-log record"
+expect_status 3 "create --log: refused when no checkpoint covers the item" -- \
+	$B create --request request.json -k $P/prosecutor.key \
+	-c $P/prosecutor.pem -r "$R" --log sender --item HD-01 -o out/c img.raw
+err_matches "no bundle written: .*checkpoint" "... and says run checkpoint"
+expect "... and writes nothing" bash -c "! ls out/c.* >/dev/null 2>&1"
+"$CUSTOS_LOG" checkpoint sender --log-key "$WORK/secret/s.key" >/dev/null 2>&1 ||
+	fail "custos-log checkpoint"
 expect_status 0 "create --log: bundle and 'exported' record" -- \
 	$B create --request request.json -k $P/prosecutor.key \
 	-c $P/prosecutor.pem -r "$R" --log sender --item HD-01 -o out/c img.raw
@@ -265,6 +282,16 @@ expect "the exported record names the evidence ID and the transfer manifest" tes
 	"$(jq -r '.items[0] + " " + .transfer_manifest_sha256' exportline)" = \
 	"HD-01 $(sha256sum < out/c.transfer-manifest.txt | cut -c1-64)"
 expect_status 0 "the sender's log still verifies" -- "$CUSTOS_LOG" verify sender
+expect_status 0 "open: the --log bundle" -- $B open -i fa.key \
+	--trust $P/ca.pem -o opened-c out/c.transfer-manifest.txt
+CB=opened-c
+expect "the bag carries metadata/custody.jsonl for HD-01" bash -c \
+	"test -s $CB/metadata/custody.jsonl && head -1 $CB/metadata/custody.jsonl |
+	jq -e '.items == [\"HD-01\"]' >/dev/null"
+expect "the tag manifest covers it" grep -q ' metadata/custody.jsonl$' \
+	"$CB/tagmanifest-sha512.txt"
+expect_status 0 "sha512sum -c: the tag manifest" -- \
+	bash -c "cd '$CB' && sha512sum -c --quiet tagmanifest-sha512.txt"
 expect_status 0 "receipt: verified, signed, logged" -- $B receipt \
 	-i fa.key --trust $P/ca.pem -k $P/foreign-authority.key \
 	-c $P/foreign-authority.pem --officer "Test Officer" \
