@@ -39,6 +39,7 @@ build_case() {
 		-k "$P/examiner.key" -c "$P/examiner.pem" &&
 	"$CUSTOS_LOG" receive custody --answers 2 --storage "Evidence room 3" \
 		-k "$P/prosecutor.key" -c "$P/prosecutor.pem" &&
+	"$CUSTOS_LOG" checkpoint custody --log-key ../log-key.pem &&
 	R=$("$CUSTOS_BUNDLE" keygen -o ../age.key) &&
 	"$CUSTOS_BUNDLE" create --request "$SOURCE_ROOT/samples/request.json" \
 		--sign-key "$P/prosecutor.key" --sign-cert "$P/prosecutor.pem" --recipient "$R" \

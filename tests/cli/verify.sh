@@ -79,8 +79,8 @@ for id in media.hash.md5 media.hash.sha1 media.hash.sha256 media.e01.chunks \
 	media.e01.stored.md5 media.files.sha256 report.format report.signature \
 	report.chain report.role custody.log custody.acquired custody.continuity \
 	custody.holder bundle.transfer-manifest bundle.decrypt bundle.bagit \
-	bundle.tag-signature bundle.request receipt.signature receipt.answers \
-	receipt.authority bundle.contents; do
+	bundle.tag-signature bundle.request bundle.custody receipt.signature \
+	receipt.answers receipt.authority bundle.contents; do
 	expect "complete case: $id passed" test "$(result $id)" = passed
 done
 expect "json: every check has id, subject, result, detail, expected, observed" \
@@ -131,6 +131,10 @@ failed_on() {
 		fail "$what: exit $RC, verdict $(verdict), $id $(result "$id"); $(head -c 300 err.txt)"
 	fi
 }
+
+expect "complete case: bundle.custody counts the records and the checkpoint" \
+	jqe '[.checks[] | select(.id == "bundle.custody")][0].observed |
+	test("^[1-9][0-9]* records, checkpoint of [1-9][0-9]*$")' out.json
 
 fresh img
 flip img/sample.E01 200000
@@ -220,6 +224,27 @@ mkdir rogue && cp expired/x.report.json expired/x.E01 expired/x.sha256 rogue/ &&
 openssl cms -sign -binary -cades -outform DER -in rogue/x.report.json \
 	-out rogue/x.report.json.p7s -signer rogue.pem -inkey rogue.key -md sha256
 failed_on "an untrusted signer" report.chain --trust "$P/ca.pem" rogue
+
+# The custody export inside a plain bag folder: one byte of a record line.
+"$CUSTOS_BUNDLE" open -i keys/age.key --trust "$P/ca.pem" -o bag \
+	base/mla-042.transfer-manifest.txt >bag.log 2>&1 || { cat bag.log; fail "open"; }
+verify --trust "$P/ca.pem" bag
+expect "a plain bag folder: bundle.custody passed" test "$(result bundle.custody)" = passed
+cp -a bag bag-room
+sed -i '2,$s/Evidence room 3/Evidence room 4/' bag-room/metadata/custody.jsonl
+expect "bag-room: the record line was changed" bash -c \
+	"! cmp -s bag/metadata/custody.jsonl bag-room/metadata/custody.jsonl"
+failed_on "a custody.jsonl record edited" bundle.custody --trust "$P/ca.pem" bag-room
+cp -a bag bag-flip
+flip bag-flip/metadata/custody.jsonl \
+	$(( $(head -1 bag/metadata/custody.jsonl | wc -c) + 40 ))
+failed_on "a custody.jsonl byte flipped" bundle.custody --trust "$P/ca.pem" bag-flip
+cp -a bag bag-none
+rm bag-none/metadata/custody.jsonl
+verify --trust "$P/ca.pem" bag-none
+expect "no custody.jsonl: bundle.custody not-checked" \
+	test "$(result bundle.custody)" = not-checked
+expect "... and not required" jqe '[.checks[] | select(.id == "bundle.custody")][0].required == false' out.json
 
 # ===================== INCOMPLETE =====================
 fresh noimage
