@@ -257,6 +257,7 @@ typedef struct members {
 	size_t manifest_len;
 	char *custody;        /* metadata/custody.jsonl */
 	size_t custody_len;
+	int custody_unread;   /* present, but too large or unreadable */
 } members;
 
 static void members_free(members *m)
@@ -320,10 +321,18 @@ static custos_status read_tar(struct archive *a, members *m, char *why,
 			}
 			(*dst)[size] = '\0';
 			*len = (size_t)size;
-		} else if (archive_read_data_skip(a) != ARCHIVE_OK) {
-			snprintf(why, cap, "%s", archive_error_string(a) ?
-				archive_error_string(a) : "bad tar member");
-			return CUSTOS_EFORMAT;
+		} else {
+			/* A custody file too large or not a file is there,
+			 * unread: it must not pass for an absent one. */
+			if (dst == &m->custody && *dst == NULL)
+				m->custody_unread = 1;
+			if (archive_read_data_skip(a) != ARCHIVE_OK) {
+				snprintf(why, cap, "%s",
+					archive_error_string(a) ?
+					archive_error_string(a) :
+					"bad tar member");
+				return CUSTOS_EFORMAT;
+			}
 		}
 	}
 	if (r != ARCHIVE_EOF) {
@@ -417,6 +426,9 @@ static int read_plain_bag(const char *path, int is_dir, members *m,
 					CUSTOS_OK) {
 				*dst = (char *)data;
 				*lp = len;
+			} else if (p != NULL && dst == &m->custody &&
+				   custos__path_exists(p)) {
+				m->custody_unread = 1;
 			}
 			free(p);
 		}
@@ -486,6 +498,15 @@ static void custody_check(custos_verify_case *r, verify_bundle *vb,
 	custos_error e;
 	custos_status st;
 
+	if (m->custody == NULL && m->custody_unread) {
+		/* There, but not read: never pass it off as absent. */
+		custos__verify_add(r, "bundle.custody", vb->bundle_id,
+			CUSTOS_CHECK_FAILED, 1, "custos-bundle(5)", NULL,
+			"metadata/custody.jsonl is there but could not be read "
+			"(larger than %u MiB, or not a regular file)",
+			MEMBER_MAX >> 20);
+		return;
+	}
 	if (m->custody == NULL) {
 		custos__verify_add(r, "bundle.custody", vb->bundle_id,
 			CUSTOS_CHECK_NOT_CHECKED, 0, NULL, NULL,

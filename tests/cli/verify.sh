@@ -245,6 +245,12 @@ verify --trust "$P/ca.pem" bag-none
 expect "no custody.jsonl: bundle.custody not-checked" \
 	test "$(result bundle.custody)" = not-checked
 expect "... and not required" jqe '[.checks[] | select(.id == "bundle.custody")][0].required == false' out.json
+# There but unreadable (here a FIFO): never passed off as absent.
+cp -a bag bag-fifo
+rm bag-fifo/metadata/custody.jsonl
+mkfifo bag-fifo/metadata/custody.jsonl
+failed_on "a custody.jsonl that cannot be read" bundle.custody \
+	--trust "$P/ca.pem" bag-fifo
 
 # ===================== INCOMPLETE =====================
 fresh noimage
