@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos/text.h"
 #include "court_private.h"
 #include "error_private.h"
 #include "verify_private.h"
@@ -119,28 +120,22 @@ static void putf(tbuf *b, const char *fmt, ...)
 }
 
 /* Untrusted text: control bytes and direction overrides as \xNN / \u. */
+/* Untrusted text through the one escape every tool uses: C0, C1 and
+ * bidi controls and invalid UTF-8 (fuzz_report found C1 getting through a
+ * hand-written copy). */
 static void put_safe(tbuf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = s != NULL ? strlen(s) : 0;
+	char *esc = malloc(CUSTOS_TEXT_ESCAPE_RATIO * n + 1);
 
-	for (; *p != '\0'; p++) {
-		char esc[16];
-
-		if (*p < 0x20 || *p == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\x%02x", *p);
-			put(b, esc, strlen(esc));
-		} else if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa &&
-				p[2] <= 0xae) || (p[1] == 0x81 &&
-				p[2] >= 0xa6 && p[2] <= 0xa9))) {
-			/* U+202A..202E, U+2066..2069 */
-			snprintf(esc, sizeof(esc), "\\u%04x", p[1] == 0x80 ?
-				0x2000 + (p[2] - 0x80) : 0x2040 + (p[2] - 0x80));
-			put(b, esc, strlen(esc));
-			p += 2;
-		} else {
-			put(b, (const char *)p, 1);
-		}
+	if (esc == NULL) {
+		b->oom = 1;
+		return;
 	}
+	custos_text_escape(esc, CUSTOS_TEXT_ESCAPE_RATIO * n + 1,
+		s != NULL ? s : "", n);
+	put(b, esc, strlen(esc));
+	free(esc);
 }
 
 static void put_s(tbuf *b, const char *s)
