@@ -256,7 +256,7 @@ custos_status custos__map_parse(const char *text, size_t len,
 		uint64_t size, custos__map **out, custos__map_cursor *cur,
 		custos_error *err)
 {
-	custos__map *m;
+	custos__map *m = NULL;
 	const char *p = text, *end = text + len;
 	int have_cursor = 0;
 	unsigned int line = 0;
