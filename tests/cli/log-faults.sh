@@ -57,14 +57,16 @@ recovered=0
 orphans=0
 bad=0
 for run in $(seq 1 "$RUNS"); do
+	# The writer stops by itself once this script is gone (killed by a
+	# test timeout, say), so it can never outlive the test as an orphan.
 	setsid bash -c '
 		k=0
-		while :; do
+		while kill -0 "$3" 2>/dev/null; do
 			out=$("$0" record crash --type accessed --item HD-01 \
 				--note "r'"$run"'-$k" -k "$1" -c "$2") &&
 				echo "r'"$run"'-$k ${out#recorded: }" >> reported.txt
 			k=$((k + 1))
-		done' "$L" "$P/examiner.key" "$P/examiner.pem" &
+		done' "$L" "$P/examiner.key" "$P/examiner.pem" "$$" &
 	pid=$!
 	sleep "0.0$((RANDOM % 9 + 1))$((RANDOM % 10))"
 	kill -9 -- -"$pid" 2>/dev/null
