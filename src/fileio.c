@@ -186,6 +186,10 @@ custos_status custos__replace_own_file(const char *path, const void *data,
 	    CUSTOS_OK)
 		return st;
 	st = write_sync_close(fd, tmp, data, len, err);
+	/* The one deliberate replacing rename: its only callers are the
+	 * resume state and the rescue map, inside the run's own 0700 work
+	 * folder, which a run rewrites at every sync point.  Outputs never
+	 * come here; they go through custos__commit_noreplace. */
 	if (st == CUSTOS_OK && rename(tmp, path) != 0)
 		st = custos__error_errno(err, errno, "cannot rename %s", tmp);
 	if (st != CUSTOS_OK)

@@ -59,7 +59,8 @@ custos_status custos__write_file_exclusive(const char *path,
 
 /*
  * Replace path with data atomically.  Only for files custos itself owns and
- * updates (a cache in a log folder); never for evidence or user files.
+ * rewrites inside a private work folder (the resume state, the rescue
+ * map); never for evidence, outputs or user files.
  * path itself must be a regular file or absent; a symlink is refused.
  */
 custos_status custos__replace_own_file(const char *path, const void *data,
