@@ -23,6 +23,7 @@
 
 #include "acquire_private.h"
 #include "blockmap_private.h"
+#include "commit_journal_private.h"
 #include "custos/cert.h"
 #include "custos/image.h"
 #include "error_private.h"
@@ -815,6 +816,41 @@ static custos_status check_outputs_free(custos_acquisition *a,
  * checks it is this tool's for this acquisition and locks it.  Nothing of
  * it is removed if the resume is refused.
  */
+/*
+ * A session killed while committing left a journal: take its renames back,
+ * so the files are all in the work folder again and the resume finishes
+ * the run (rehashing the whole image).  Without a state beside it, the
+ * commit had completed and only the clean-up was cut short.
+ */
+static custos_status take_back_commit(run *r, custos_error *err)
+{
+	custos_acquisition *a = r->a;
+	char *journal = work_path(a, CUSTOS__JOURNAL_NAME);
+	char *state = work_path(a, CUSTOS__STATE_NAME);
+	int found = 0, done;
+	custos_status st = CUSTOS_OK;
+
+	if (journal == NULL || state == NULL) {
+		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	} else if (custos__path_exists(journal)) {
+		done = !custos__path_exists(state);
+		if (done) {
+			custos__journal_remove(a->work_dir);
+			(void)rmdir(a->work_dir); /* ours, and empty now */
+			st = custos__error_set(err, CUSTOS_EEXIST, "the "
+				"interrupted run had committed %s (see %s); "
+				"nothing to resume", a->base,
+				a->report_json_path);
+		} else {
+			st = custos__journal_undo(a->work_dir, a->base, &found,
+				err);
+		}
+	}
+	free(journal);
+	free(state);
+	return st;
+}
+
 static custos_status claim_again(run *r, custos_error *err)
 {
 	custos_acquisition *a = r->a;
@@ -830,7 +866,7 @@ static custos_status claim_again(run *r, custos_error *err)
 	if (!S_ISDIR(sb.st_mode))
 		return custos__error_set(err, CUSTOS_EFORMAT, "%s is not a work "
 			"folder of this tool; not resuming", a->work_dir);
-	return CUSTOS_OK;
+	return take_back_commit(r, err);
 }
 
 /*
@@ -864,7 +900,8 @@ static custos_status set_aside_reports(run *r, custos_error *err)
 
 /* Leftovers of a session that stopped in the middle of saving its state
  * (the temporaries custos__replace_own_file makes beside the state and
- * map) or of committing (the staged report files, made again). */
+ * map, or the commit journal's) or of committing (the staged report
+ * files, made again). */
 static void remove_stale_temps(run *r)
 {
 	DIR *dir = opendir(r->a->work_dir);
@@ -887,6 +924,8 @@ static void remove_stale_temps(run *r)
 				strcmp(d->d_name, staged[i]) == 0;
 		ours = ours || ((strncmp(d->d_name, CUSTOS__STATE_NAME ".",
 			strlen(CUSTOS__STATE_NAME) + 1) == 0 ||
+			strncmp(d->d_name, CUSTOS__JOURNAL_NAME ".",
+				strlen(CUSTOS__JOURNAL_NAME) + 1) == 0 ||
 			strncmp(d->d_name, r->rs->map_name,
 				strlen(r->rs->map_name)) == 0) &&
 			n > 5 && strcmp(d->d_name + n - 5, ".part") == 0);
@@ -1367,10 +1406,25 @@ static custos_status stage_and_commit(run *r, const custos_sign_options *sign,
 				"out of memory");
 		nsteps++;
 	}
+	/* A resumable run's commit can be taken back by a resume if it is
+	 * cut short: the renames are written down before the first. */
+	if (st == CUSTOS_OK && images && r->rs != NULL) {
+		custos__journal_step js[sizeof(steps) / sizeof(steps[0])];
+
+		for (size_t i = 0; i < nsteps; i++) {
+			js[i].work = steps[i].work;
+			js[i].final = steps[i].final;
+		}
+		st = custos__journal_write(a->work_dir, a->base, js, nsteps,
+			err);
+		if (st == CUSTOS_OK)
+			own(r, CUSTOS__JOURNAL_NAME);
+	}
 	for (; st == CUSTOS_OK && done < nsteps; done++)
 		st = commit_step(&steps[done], err);
 	if (st != CUSTOS_OK) {
 		undo_steps(steps, done);
+		remove_own(r, CUSTOS__JOURNAL_NAME);
 		/* Staged report files go: an aborted report replaces them. */
 		for (size_t i = 0; i < n; i++)
 			if (!committed[i])
@@ -1427,6 +1481,8 @@ static custos_status publish(run *r, const custos_sign_options *sign,
 		disown(r, r->rs->map_name);
 		remove_own(r, CUSTOS__RESCUE_DATA_NAME);
 		remove_own(r, CUSTOS__STATE_NAME);
+		/* Last: while it exists, a resume can take the commit back. */
+		remove_own(r, CUSTOS__JOURNAL_NAME);
 	}
 	if (st != CUSTOS_OK && a->result != CUSTOS_RESULT_ABORTED) {
 		/* A failed commit is the run's first failure. */
@@ -2001,6 +2057,12 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	if (stop == CUSTOS_OK && r.rs != NULL)
 		stop = check_read_only(&r, &r.rs->ro_end, "at the end",
 			&stop_err);
+	/* A raw image is durable whole now: the state says so, with its
+	 * hash, so a resume after a commit cut short can check it. */
+	if (stop == CUSTOS_OK && r.rs != NULL && r.ewf == NULL &&
+	    r.rs->durable == r.a->bytes)
+		snprintf(r.rs->durable_hex, sizeof(r.rs->durable_hex), "%s",
+			r.a->digest[r.rs->check_alg]);
 	if (stop == CUSTOS_OK && r.rs != NULL)
 		stop = custos__resume_stop(r.rs, "complete", r.a->bytes,
 			&stop_err);
