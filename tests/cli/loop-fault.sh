@@ -404,6 +404,67 @@ else
 	fail "readwrite: the source device was modified"
 fi
 
+# ---- case: the read-only flag turned off during the run -----------------------
+# strace slows each pread() of the device by 0.3 s so the run lasts long
+# enough (a second or more for the 4 MiB sample); the flag
+# is turned off once the run has written its state (past the start check).
+# With --require-readonly the run stops with the reason; without it, the
+# report records the change and the run completes.
+
+flip_during_run() {
+	local name=$1 dev i
+	shift
+	cp "$SAMPLE" "$WORK/$name.img" || die "copy of the sample failed"
+	attach "$WORK/$name.img" || die "$name: losetup failed"
+	dev=$LOOPDEV
+	blockdev --setro "$dev" || die "$name: blockdev --setro failed"
+	mkdir -p "$WORK/$name"
+	BASE=$WORK/$name/img
+	REPORT=$BASE.report.json
+	timeout "$ACQ_TIMEOUT" strace -f -o /dev/null -P "$dev" -e trace=pread64 \
+		-e inject=pread64:delay_enter=300000 "$CUSTOS_ACQUIRE" "$@" \
+		-o "$BASE" "$dev" >"$WORK/$name/out" 2>"$WORK/$name/err" </dev/null &
+	ACQ_PID=$!
+	for i in $(seq 1 400); do
+		[ -f "$BASE.part/custos-state.json" ] && break
+		sleep 0.05
+	done
+	blockdev --setrw "$dev"
+	wait "$ACQ_PID"
+	RC=$?
+	ACQ_PID=
+}
+
+if ! command -v strace >/dev/null 2>&1 || ! strace -f -o /dev/null true 2>/dev/null; then
+	echo "SKIP: read-only flag flip cases: strace cannot run here"
+else
+	flip_during_run flip -f raw --require-readonly
+	check "flip: --require-readonly stops the run (exit 3)" 3 "$RC"
+	if grep -q "read-only flag of .* changed from on to off" "$WORK/flip/err"; then
+		pass "flip: the reason names the change"
+	else
+		fail "flip: no reason: $(head -c 300 "$WORK/flip/err")"
+	fi
+	check "flip: the report says aborted" aborted "$(jqr "$REPORT" .result)"
+	check "flip: the report's read-only check at the start" true \
+		"$(jqr "$REPORT" .recovery.read_only_checks.at_start)"
+	check "flip: the report's read-only check at the end" false \
+		"$(jqr "$REPORT" .recovery.read_only_checks.at_end)"
+	if [ -e "$BASE.raw" ]; then
+		fail "flip: an image was committed despite the change"
+	else
+		pass "flip: no image committed"
+	fi
+
+	flip_during_run flipok -f raw
+	check "flip without --require-readonly: the run completes (exit 0)" 0 "$RC"
+	check "flip without --require-readonly: the report records the change" \
+		"the kernel read-only flag of $LOOPDEV changed from on to off at the end" \
+		"$(jqr "$REPORT" .recovery.read_only_checks.change)"
+	check "flip without --require-readonly: at the end the flag was off" false \
+		"$(jqr "$REPORT" .recovery.read_only_checks.at_end)"
+fi
+
 # ---- summary ----------------------------------------------------------------
 
 if [ "$FAILED" -eq 0 ]; then
