@@ -21,6 +21,9 @@
 #              image, source.kind/read_only/backing_file in the report.
 #   readwrite  read-write loop device with --require-readonly: exit 3, a
 #              message about read-only, no BASE.raw.
+#   flip       the read-only flag turned off during the run (needs strace):
+#              with --require-readonly exit 3 and no image; without, the
+#              report records the change.
 
 set -u
 
