@@ -430,7 +430,7 @@ static custos_status replay_e01(run *r, custos_error *err)
 		uint8_t *buf = custos__pipeline_claim(r->pipeline, &seq);
 
 		if (buf == NULL)
-			return CUSTOS_OK; /* a consumer failed; finish() says why */
+			return CUSTOS_OK; /* a consumer failed */
 		st = custos__ewf_writer_read_back(r->ewf, buf, want, offset,
 			err);
 		if (st != CUSTOS_OK)
@@ -671,7 +671,8 @@ static custos_status drain(run *r, uint64_t offset, custos_error *err)
 			info->size_bytes, 0);
 	}
 	if (r->held != NULL) {
-		custos__pipeline_publish(r->pipeline, r->held_seq, r->held_fill);
+		custos__pipeline_publish(r->pipeline, r->held_seq,
+			r->held_fill);
 		r->held = NULL;
 	}
 	return CUSTOS_OK;

@@ -335,10 +335,10 @@ static custos_status kept_names(custos__ewf_writer *w, unsigned int n,
 			return custos__error_set(err, CUSTOS_ENOMEM,
 				"out of memory");
 		if (lstat(names[i], &sb) != 0 || !S_ISREG(sb.st_mode))
-			return custos__error_set(err, CUSTOS_EFORMAT, "refusing "
-				"to resume: %s, a complete segment of the "
-				"interrupted run, is missing or not a file",
-				names[i]);
+			return custos__error_set(err, CUSTOS_EFORMAT,
+				"refusing to resume: %s, a complete segment "
+				"of the interrupted run, is missing or not a "
+				"file", names[i]);
 	}
 	return CUSTOS_OK;
 }
@@ -360,9 +360,10 @@ static custos_status remove_after(custos__ewf_writer *w, unsigned int kept,
 			continue;
 		}
 		if (!S_ISREG(sb.st_mode) || unlink(path) != 0) {
-			custos_status st = custos__error_set(err, CUSTOS_EFORMAT,
-				"refusing to resume: cannot remove %s, the "
-				"interrupted run's partial segment", path);
+			custos_status st = custos__error_set(err,
+				CUSTOS_EFORMAT, "refusing to resume: cannot "
+				"remove %s, the interrupted run's partial "
+				"segment", path);
 
 			free(path);
 			return st;
@@ -408,15 +409,16 @@ custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
 			w->open = 1;
 		if (st == CUSTOS_OK &&
 		    libewf_handle_get_offset(w->handle, &at, &e) != 1)
-			st = custos__ewf_error(err, &e, CUSTOS_EFORMAT, "libewf");
+			st = custos__ewf_error(err, &e, CUSTOS_EFORMAT,
+				"libewf");
 		/* libewf goes on after the last complete chunk table; that
 		 * must be the end of the last kept segment. */
 		if (st == CUSTOS_OK && (uint64_t)at != bytes)
-			st = custos__error_set(err, CUSTOS_EFORMAT, "refusing to "
-				"resume: libewf would go on at media byte %lld, "
-				"not at %llu where segment %u ended",
-				(long long)at, (unsigned long long)bytes,
-				segments);
+			st = custos__error_set(err, CUSTOS_EFORMAT,
+				"refusing to resume: libewf would go on at "
+				"media byte %lld, not at %llu where segment "
+				"%u ended", (long long)at,
+				(unsigned long long)bytes, segments);
 		if (st == CUSTOS_OK)
 			st = check_kept(w, cfg, err);
 		if (st == CUSTOS_OK)
@@ -725,7 +727,8 @@ static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
 		/* libewf opens a segment when the first chunk goes in. */
 		if (w->next_segment != NULL &&
 		    custos__path_exists(w->next_segment)) {
-			st = segment_complete(w, data, off, seq, pos + off, err);
+			st = segment_complete(w, data, off, seq, pos + off,
+				err);
 			if (st != CUSTOS_OK)
 				return st;
 		}

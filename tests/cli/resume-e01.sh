@@ -157,8 +157,14 @@ for sig in INT TERM; do
 	fi
 	expect "SIG$sig leaves a report that says aborted" \
 		test "$(jget $b.report.json .result)" = aborted
+	n=$(jq -r .durable_segments $b.part/custos-state.json)
+	kept_sums=$(cd $b.part && for i in $(seq 1 "$n"); do
+		sha256sum "$(printf '%s.E%02d' $b "$i")"; done)
 	expect_status 0 "--resume after SIG$sig" -- "$A" -q --resume \
 		"${OPTS[@]}" -o $b src.img
+	expect "after SIG$sig: the $n kept segments were not written again" \
+		test "$(for i in $(seq 1 "$n"); do
+			sha256sum "$(printf '%s.E%02d' $b "$i")"; done)" = "$kept_sums"
 	expect "after SIG$sig: ewfverify SUCCESS, same hashes, case and block map" \
 		e01_good $b
 	expect "after SIG$sig: the report lists two sessions" \
