@@ -407,6 +407,8 @@ custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
 				"partial E01");
 		if (st == CUSTOS_OK)
 			w->open = 1;
+		if (st == CUSTOS_OK)
+			st = check_kept(w, cfg, err);
 		if (st == CUSTOS_OK &&
 		    libewf_handle_get_offset(w->handle, &at, &e) != 1)
 			st = custos__ewf_error(err, &e, CUSTOS_EFORMAT,
@@ -419,8 +421,6 @@ custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
 				"media byte %lld, not at %llu where segment "
 				"%u ended", (long long)at,
 				(unsigned long long)bytes, segments);
-		if (st == CUSTOS_OK)
-			st = check_kept(w, cfg, err);
 		if (st == CUSTOS_OK)
 			st = remove_after(w, segments, err);
 	}

@@ -41,6 +41,10 @@ REF_ROOT=$(jget ref.report.json .block_map.root)
 case_lines() { ewfinfo "$1" | grep -E "Case number|Evidence number|Examiner|Notes|Media size|Bytes per sector"; }
 REF_CASE=$(case_lines ref.E01)
 expect "the uninterrupted run has several segments" test -e ref.E05
+# The same media with other case details.
+"$A" -q -f e01 --split 1M --case "C-2026/99" --evidence "E 7" \
+	--examiner "Jo Examiner" --notes "resume test" -o other src.img ||
+	fail "the E01 with other case details"
 
 # e01_good BASE: the committed E01 is the uninterrupted run's media, whole.
 e01_good() {
@@ -196,6 +200,18 @@ if [ -d $b.part ] && [ "$(jq -r .durable_segments $b.part/custos-state.json)" -g
 		"$A" -q --resume "${OPTS[@]}" -c best -o $b src.img
 	expect "the refused resumes left the work folder as it was" \
 		test "$(cd $b.part && sha256sum ./* | sha256sum)" = "$before"
+	# Complete segments of another E01 of the same media with other case
+	# details, in place of the kept ones.
+	n=$(jq -r .durable_segments $b.part/custos-state.json)
+	mkdir keep && cp $b.part/$b.E[0-9][0-9] keep/
+	for i in $(seq 1 "$n"); do
+		cp "$(printf 'other.E%02d' "$i")" "$(printf '%s.part/%s.E%02d' $b $b "$i")"
+	done
+	expect_status 3 "a resume over another E01's segments (other case details) is refused" -- \
+		"$A" -q --resume "${OPTS[@]}" -o $b src.img
+	err_matches "case_number in the partial E01 .*differs" \
+		"the reason: the case details in the partial E01 differ"
+	cp keep/* $b.part/
 	# A missing complete segment.
 	mv $b.part/$b.E02 e02.keep
 	expect_status 3 "a resume without a complete segment is refused" -- \
