@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,14 @@ typedef struct run {
 	int needs_rescue;        /* read_block met a bad area */
 	uint8_t *held;           /* a buffer claimed but not yet filled */
 	uint64_t held_seq;
+	size_t held_fill;        /* bytes of it already filled */
+	/* E01: the check digest at the start of each buffer in flight, so
+	 * that the writer can take the prefix hash where a segment ended */
+	custos_digest **snaps;
+	uint64_t *snap_seq;      /* seq + 1 of the snapshot in each slot */
+	size_t snap_count;
+	pthread_mutex_t snap_mutex;
+	pthread_cond_t snap_cond;
 	int side_fd;             /* rescued data, by offset (-1: none) */
 } run;
 
@@ -184,11 +193,31 @@ static custos_status consume_check(void *ctx, const uint8_t *data, size_t len,
 	char hex[CUSTOS_DIGEST_HEX_MAX];
 	custos_status st;
 
-	(void)seq;
-	st = custos_digest_update(r->digests[rs->check_alg], data, len, err);
+	custos_digest *d = r->digests[rs->check_alg];
+	size_t first = len;
+
+	if (r->snaps != NULL) {
+		custos_digest *snap = NULL;
+		size_t k = seq % r->snap_count;
+
+		st = custos_digest_dup(&snap, d, err);
+		if (st != CUSTOS_OK)
+			return st;
+		pthread_mutex_lock(&r->snap_mutex);
+		custos_digest_free(r->snaps[k]);
+		r->snaps[k] = snap;
+		r->snap_seq[k] = seq + 1;
+		pthread_cond_broadcast(&r->snap_cond);
+		pthread_mutex_unlock(&r->snap_mutex);
+	}
+	/* An E01 resume's check point may lie inside a buffer. */
+	if (r->verify_at > r->check_bytes &&
+	    r->verify_at < r->check_bytes + len)
+		first = (size_t)(r->verify_at - r->check_bytes);
+	st = custos_digest_update(d, data, first, err);
 	if (st != CUSTOS_OK)
 		return st;
-	r->check_bytes += len;
+	r->check_bytes += first;
 	if (r->verify_at > 0 && r->check_bytes == r->verify_at) {
 		st = prefix_hex(r->digests[rs->check_alg], hex, err);
 		if (st == CUSTOS_OK && strcmp(hex, rs->durable_hex) != 0)
@@ -202,21 +231,72 @@ static custos_status consume_check(void *ctx, const uint8_t *data, size_t len,
 		if (st != CUSTOS_OK)
 			return st;
 	}
+	if (first < len) {
+		st = custos_digest_update(d, data + first, len - first, err);
+		if (st != CUSTOS_OK)
+			return st;
+		r->check_bytes += len - first;
+	}
 	if (!r->replay_checked && r->check_bytes >= r->start) {
 		r->replay_checked = 1;
 		rs->rehash_bytes = r->start;
 		rs->rehash_seconds = custos__monotonic_seconds() - r->t0;
 	}
-	if (crossed(r, r->check_bytes, len)) {
+	/* An E01's sync points are where its segments end (segment_done). */
+	if (r->ewf == NULL && crossed(r, r->check_bytes, len)) {
 		st = prefix_hex(r->digests[rs->check_alg], hex, err);
 		if (st != CUSTOS_OK)
 			return st;
 		custos__resume_hashed(rs, r->check_bytes, hex);
-		/* E01: libewf finds its own durable point on a resume. */
-		if (r->ewf != NULL)
-			custos__resume_durable(rs, r->check_bytes);
 	}
 	return CUSTOS_OK;
+}
+
+/*
+ * The E01 writer's word that segments 1..segments are complete and
+ * durable up to media byte bytes, at byte `at` of buffer seq: the check
+ * digest of that prefix is the buffer's snapshot plus its first `at`
+ * bytes.  The check consumer may still be behind; it cannot be a whole
+ * pool ahead, since this buffer is not released yet.
+ */
+static custos_status segment_done(void *ctx, unsigned int segments,
+		uint64_t bytes, const uint8_t *data, size_t at, uint64_t seq,
+		custos_error *err)
+{
+	run *r = ctx;
+	size_t k = seq % r->snap_count;
+	custos_digest *d = NULL;
+	char hex[CUSTOS_DIGEST_HEX_MAX];
+	custos_status st = CUSTOS_OK;
+
+	pthread_mutex_lock(&r->snap_mutex);
+	while (r->snap_seq[k] != seq + 1) {
+		struct timespec until;
+
+		if (custos__pipeline_failed(r->pipeline)) {
+			st = custos__error_set(err, CUSTOS_ECANCELED,
+				"stopped: another stage failed");
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&r->snap_cond, &r->snap_mutex, &until);
+	}
+	if (st == CUSTOS_OK)
+		st = custos_digest_dup(&d, r->snaps[k], err);
+	pthread_mutex_unlock(&r->snap_mutex);
+	if (st == CUSTOS_OK && at > 0)
+		st = custos_digest_update(d, data, at, err);
+	if (st == CUSTOS_OK)
+		st = custos_digest_final_hex(d, hex, sizeof(hex), err);
+	custos_digest_free(d);
+	if (st == CUSTOS_OK)
+		custos__resume_segment(r->rs, segments, bytes, hex);
+	return st;
 }
 
 /* --- reading: in order while it goes well, passes over bad areas --- */
@@ -328,6 +408,47 @@ static custos_status replay(run *r, custos_error *err)
 	}
 	if (fd >= 0)
 		close(fd);
+	return st;
+}
+
+/*
+ * An E01 resume: the media the kept segments hold, read back through
+ * libewf, in the buffers an uninterrupted run would have had.  When the
+ * last kept segment ended inside a buffer, that buffer is held for the
+ * source's bytes after it, so that the block hashers still see whole
+ * blocks; the writer skips what the image holds already.
+ */
+static custos_status replay_e01(run *r, custos_error *err)
+{
+	size_t bufsize = custos__pipeline_buffer_size(r->pipeline);
+	uint64_t offset = 0;
+	custos_status st = CUSTOS_OK;
+
+	while (st == CUSTOS_OK && offset < r->start) {
+		size_t want = r->start - offset < bufsize
+			? (size_t)(r->start - offset) : bufsize;
+		uint64_t seq;
+		uint8_t *buf = custos__pipeline_claim(r->pipeline, &seq);
+
+		if (buf == NULL)
+			return CUSTOS_OK; /* a consumer failed */
+		st = custos__ewf_writer_read_back(r->ewf, buf, want, offset,
+			err);
+		if (st != CUSTOS_OK)
+			break;
+		offset += want;
+		if (want < bufsize) {
+			r->held = buf;
+			r->held_seq = seq;
+			r->held_fill = want;
+			break;
+		}
+		custos__pipeline_publish(r->pipeline, seq, want);
+		if (canceled(r))
+			st = custos__error_set(err, CUSTOS_ECANCELED,
+				"interrupted while rehashing, at byte %llu",
+				(unsigned long long)offset);
+	}
 	return st;
 }
 
@@ -491,8 +612,7 @@ static custos_status drain(run *r, uint64_t offset, custos_error *err)
 	size_t bufsize = custos__pipeline_buffer_size(r->pipeline);
 
 	while (offset < info->size_bytes) {
-		size_t want = info->size_bytes - offset < bufsize
-			? (size_t)(info->size_bytes - offset) : bufsize;
+		size_t want, fill = 0;
 		uint64_t seq;
 		uint8_t *buf;
 
@@ -503,12 +623,16 @@ static custos_status drain(run *r, uint64_t offset, custos_error *err)
 		if (r->held != NULL) {
 			buf = r->held;
 			seq = r->held_seq;
+			fill = r->held_fill;
 			r->held = NULL;
 		} else {
 			buf = custos__pipeline_claim(r->pipeline, &seq);
 		}
 		if (buf == NULL)
 			return CUSTOS_OK;
+		want = info->size_bytes - offset < bufsize - fill
+			? (size_t)(info->size_bytes - offset) : bufsize - fill;
+		buf += fill;
 		for (size_t pos = 0; pos < want;) {
 			custos__map_block b;
 			size_t n;
@@ -542,10 +666,15 @@ static custos_status drain(run *r, uint64_t offset, custos_error *err)
 			}
 			pos += n;
 		}
-		custos__pipeline_publish(r->pipeline, seq, want);
+		custos__pipeline_publish(r->pipeline, seq, fill + want);
 		offset += want;
 		report_progress(r, CUSTOS_PHASE_ACQUIRE, offset,
 			info->size_bytes, 0);
+	}
+	if (r->held != NULL) {
+		custos__pipeline_publish(r->pipeline, r->held_seq,
+			r->held_fill);
+		r->held = NULL;
 	}
 	return CUSTOS_OK;
 }
@@ -558,7 +687,8 @@ static custos_status produce(run *r, custos_error *err)
 	uint64_t offset = r->start;
 	custos_status st = CUSTOS_OK;
 
-	if (r->start > 0 && (st = replay(r, err)) != CUSTOS_OK)
+	if (r->start > 0 && (st = r->ewf != NULL ? replay_e01(r, err)
+			: replay(r, err)) != CUSTOS_OK)
 		return st;
 	/* A resume past the point where the passes took over goes on
 	 * with them. */
@@ -566,7 +696,7 @@ static custos_status produce(run *r, custos_error *err)
 	    offset >= r->rs->rescue_from)
 		r->needs_rescue = 1;
 	while (!r->needs_rescue) {
-		size_t want = bufsize, got = 0;
+		size_t want = bufsize, got = 0, fill = 0;
 		uint64_t seq;
 		uint8_t *buf;
 
@@ -581,24 +711,37 @@ static custos_status produce(run *r, custos_error *err)
 			return custos__error_set(err, CUSTOS_ECANCELED,
 				"interrupted at byte %llu",
 				(unsigned long long)offset);
+		/* An E01 resume's rehash left the buffer its segment ended
+		 * in: the source fills the rest. */
+		if (r->held != NULL)
+			fill = r->held_fill;
+		want -= fill;
 		if (info->size_known && info->size_bytes - offset < want)
 			want = (size_t)(info->size_bytes - offset);
 		if (r->rs != NULL && r->rs->rescue_from != UINT64_MAX &&
 		    r->rs->rescue_from - offset < want)
 			want = (size_t)(r->rs->rescue_from - offset);
-		buf = custos__pipeline_claim(r->pipeline, &seq);
+		if (r->held != NULL) {
+			buf = r->held;
+			seq = r->held_seq;
+			r->held = NULL;
+		} else {
+			buf = custos__pipeline_claim(r->pipeline, &seq);
+		}
 		if (buf == NULL)
 			return CUSTOS_OK; /* a consumer failed; finish() says why */
-		st = read_block(r, buf, want, offset, &got, err);
+		st = read_block(r, buf + fill, want, offset, &got, err);
 		if (st != CUSTOS_OK)
 			return st;
-		if (got == 0 && r->needs_rescue) {
+		if ((got == 0 || fill > 0) && r->needs_rescue) {
 			r->held = buf;  /* the drain fills it */
 			r->held_seq = seq;
+			r->held_fill = fill + got;
+			offset += got;
 			break;
 		}
-		if (got > 0)
-			custos__pipeline_publish(r->pipeline, seq, got);
+		if (fill + got > 0)
+			custos__pipeline_publish(r->pipeline, seq, fill + got);
 		offset += got;
 		report_progress(r, CUSTOS_PHASE_ACQUIRE, offset,
 			info->size_known ? info->size_bytes : 0, 0);
@@ -612,8 +755,13 @@ static custos_status produce(run *r, custos_error *err)
 			break;
 		}
 	}
-	if (!r->needs_rescue)
+	if (!r->needs_rescue) {
+		if (r->held != NULL) /* the source ended with the image */
+			custos__pipeline_publish(r->pipeline, r->held_seq,
+				r->held_fill);
+		r->held = NULL;
 		return CUSTOS_OK;
+	}
 	st = rescue(r, offset, err);
 	if (st == CUSTOS_OK)
 		st = drain(r, offset, err);
@@ -1658,7 +1806,10 @@ static void settle_map(run *r, custos_status stop, custos_error *err)
 		return;
 	pthread_mutex_lock(&rs->mutex);
 	if (rs->rescue_from == UINT64_MAX) {
-		rs->durable = r->a->bytes;
+		/* An E01's durable point stays where a segment ended: a
+		 * resume can only go on there. */
+		if (r->ewf == NULL)
+			rs->durable = r->a->bytes;
 		(void)custos__map_set(rs->map, 0, custos__map_size(rs->map),
 			CUSTOS__MAP_FINISHED, NULL);
 	}
@@ -1749,18 +1900,29 @@ static custos_status open_e01(run *r, custos_error *err)
 	cfg.model = info->model;
 	cfg.serial = info->serial;
 	cfg.workers = o->workers ? o->workers : custos__cpu_count();
-	/*
-	 * libewf 20140813's write resume is not sound: after it, the MD5 and
-	 * SHA-1 cannot be stored ("cannot be changed"), it resumes only after
-	 * the last complete chunk table (often the start of the segment), and
-	 * ewfacquire -R itself fails.  So an E01 is not resumed.
-	 */
-	if (o->resume)
-		return custos__error_set(err, CUSTOS_EUNSUPPORTED, "an E01 "
-			"acquisition cannot be resumed (libewf's write resume "
-			"cannot store the hashes); %s is left as it is: acquire "
-			"again under another name, or use -f raw",
-			r->a->work_dir);
+	if (r->rs != NULL) {
+		cfg.segment_done = segment_done;
+		cfg.segment_ctx = r;
+	}
+	if (o->resume) {
+		unsigned int kept = r->rs->segments;
+
+		/*
+		 * libewf takes the segment size of a resume from the first
+		 * segment, but only when two or more are kept; with one it
+		 * falls back to its default.  Rather than segments larger
+		 * than asked, such an E01 is made again from the start.
+		 */
+		if (kept == 1 && o->split_size != 0 &&
+		    o->split_size != LIBEWF_DEFAULT_SEGMENT_FILE_SIZE)
+			kept = 0;
+		if (kept == 0) {
+			custos__resume_rewind(r->rs);
+			r->start = r->verify_at = 0;
+		}
+		return custos__ewf_writer_reopen(&r->ewf, &cfg, kept, r->start,
+			err);
+	}
 	return custos__ewf_writer_open(&r->ewf, &cfg, err);
 }
 
@@ -1828,6 +1990,15 @@ static custos_status setup(run *r, custos_error *err)
 			st = custos__blockmap_writer_attach(r->blockmap,
 				r->pipeline, o->workers ? o->workers
 				: custos__cpu_count(), err);
+	}
+	if (st == CUSTOS_OK && e01 && r->rs != NULL) {
+		r->snap_count = custos__pipeline_buffer_count(r->pipeline);
+		r->snaps = calloc(r->snap_count, sizeof(*r->snaps));
+		r->snap_seq = calloc(r->snap_count, sizeof(*r->snap_seq));
+		if (r->snaps == NULL || r->snap_seq == NULL)
+			st = custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		custos__ewf_writer_skip(r->ewf, r->start, r->start / bufsize);
 	}
 	if (st == CUSTOS_OK && e01) {
 		st = custos__ewf_writer_attach(r->ewf, r->pipeline, err);
@@ -1993,6 +2164,8 @@ custos_status custos_acquire_run(custos_acquisition **out, custos_source *src,
 	r.a = acquisition_new(opts, info);
 	if (r.a == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	pthread_mutex_init(&r.snap_mutex, NULL);
+	pthread_cond_init(&r.snap_cond, NULL);
 	/* Claim the name before anything else: the source is not read yet. */
 	st = claim(&r, err);
 	if (st == CUSTOS_OK)
@@ -2141,6 +2314,12 @@ cleanup:
 		free(r.owned[i]);
 	if (r.side_fd >= 0)
 		close(r.side_fd);
+	for (size_t i = 0; r.snaps != NULL && i < r.snap_count; i++)
+		custos_digest_free(r.snaps[i]);
+	free(r.snaps);
+	free(r.snap_seq);
+	pthread_mutex_destroy(&r.snap_mutex);
+	pthread_cond_destroy(&r.snap_cond);
 	if (*out != NULL)
 		(*out)->resume = NULL;
 	custos__resume_free(r.rs);

@@ -45,10 +45,41 @@ typedef struct custos__ewf_writer_config {
 	const custos_case_info *case_info;
 	const char *model, *serial;
 	unsigned int workers;
+	/*
+	 * Called by the writer thread when segments 1..segments are complete
+	 * (closed by libewf and fsynced) and hold the media [0, bytes).  The
+	 * boundary lies at byte `at` of the buffer seq being written, data.
+	 * A failure stops the run.
+	 */
+	custos_status (*segment_done)(void *ctx, unsigned int segments,
+		uint64_t bytes, const uint8_t *data, size_t at, uint64_t seq,
+		custos_error *err);
+	void *segment_ctx;
 } custos__ewf_writer_config;
 
 custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 		const custos__ewf_writer_config *cfg, custos_error *err);
+/*
+ * A resume: keep segments 1..segments of the work folder (complete, and
+ * holding the media [0, bytes)), remove the later ones (the earlier
+ * session's partial segment) and let libewf go on after them
+ * (LIBEWF_OPEN_WRITE_RESUME).  Refused (CUSTOS_EFORMAT, nothing removed)
+ * when libewf would resume elsewhere or the kept segments do not hold
+ * the media values and case details of cfg.  segments 0: start again.
+ */
+custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
+		const custos__ewf_writer_config *cfg, unsigned int segments,
+		uint64_t bytes, custos_error *err);
+/* The media [offset, offset + len) as the kept segments hold it (the
+ * rehash of a resume); from the reading thread, before any write. */
+custos_status custos__ewf_writer_read_back(custos__ewf_writer *w,
+		uint8_t *buf, size_t len, uint64_t offset, custos_error *err);
+/*
+ * A resume: the media before byte `bytes` is in the image already; the
+ * first `seqs` buffers lie wholly before it (they are not compressed).
+ */
+void custos__ewf_writer_skip(custos__ewf_writer *w, uint64_t bytes,
+		uint64_t seqs);
 /* Register the compression workers and the writer on the pipeline. */
 custos_status custos__ewf_writer_attach(custos__ewf_writer *w,
 		custos__pipeline *p, custos_error *err);

@@ -2,7 +2,9 @@
  * Writing E01: chunks are compressed by worker consumers of the acquisition
  * pipeline and handed to libewf_handle_write_chunk in order by one writer
  * consumer.  Segments are written inside the work folder the caller made;
- * committing them is the caller's.  See ewf_private.h.
+ * committing them is the caller's.  The writer also tells the caller when
+ * a segment is complete and durable, and a resume goes on after the last
+ * such segment with libewf's LIBEWF_OPEN_WRITE_RESUME.  See ewf_private.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +78,17 @@ struct custos__ewf_writer {
 	uint64_t bytes_written;  /* media bytes handed to libewf */
 	int sync_fds[1000];
 	size_t sync_count;
+	/* complete segments, and the name whose creation completes the next */
+	unsigned int segments_done;
+	char *next_segment;
+	custos_status (*segment_done)(void *, unsigned int, uint64_t,
+		const uint8_t *, size_t, uint64_t, custos_error *);
+	void *segment_ctx;
+	/* a resume: media before skip_until is in the image; the first
+	 * skip_seqs buffers lie wholly before it */
+	uint64_t skip_until, skip_seqs;
+	uint64_t stream_pos;    /* media offset of the buffer being written */
+	int need_seek;          /* a read-back moved libewf's offset */
 	char **segments;        /* from libewf_glob, inside part_dir */
 	size_t segment_count;
 	file_rec *files;
@@ -157,7 +170,13 @@ static custos_status make_paths(custos__ewf_writer *w, const char *base,
 	return st;
 }
 
-custos_status custos__ewf_writer_open(custos__ewf_writer **out,
+static char *segment_path(const custos__ewf_writer *w, unsigned int n)
+{
+	return custos__aprintf("%s.E%02u", w->path_base, n);
+}
+
+/* The writer without its libewf file: settings, paths and workers. */
+static custos_status writer_new(custos__ewf_writer **out,
 		const custos__ewf_writer_config *cfg, custos_error *err)
 {
 	custos__ewf_writer *w;
@@ -177,6 +196,8 @@ custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 	w->bytes_per_sector = cfg->bytes_per_sector;
 	w->chunk_size = cfg->bytes_per_sector * CUSTOS__EWF_SECTORS_PER_CHUNK;
 	w->worker_count = cfg->workers == 0 ? 1 : cfg->workers;
+	w->segment_done = cfg->segment_done;
+	w->segment_ctx = cfg->segment_ctx;
 	if (w->worker_count > MAX_WORKERS)
 		w->worker_count = MAX_WORKERS;
 	if (cfg->work_dir == NULL) {
@@ -193,10 +214,6 @@ custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 		st = custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	else if (libewf_handle_initialize(&w->handle, &e) != 1)
 		st = custos__ewf_error(err, &e, CUSTOS_EINTERNAL, "libewf");
-	else
-		w->open = 1;
-	if (st == CUSTOS_OK)
-		st = configure(w, cfg, err);
 	for (unsigned int i = 0; st == CUSTOS_OK && i < w->worker_count; i++) {
 		w->workers[i].w = w;
 		w->workers[i].index = i;
@@ -212,6 +229,246 @@ custos_status custos__ewf_writer_open(custos__ewf_writer **out,
 	return CUSTOS_OK;
 }
 
+/* The next segment to watch for: its creation completes the one before. */
+static custos_status watch_next(custos__ewf_writer *w, custos_error *err)
+{
+	free(w->next_segment);
+	w->next_segment = w->segments_done + 2 > 99 ? NULL
+		: segment_path(w, w->segments_done + 2);
+	if (w->segments_done + 2 <= 99 && w->next_segment == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	return CUSTOS_OK;
+}
+
+custos_status custos__ewf_writer_open(custos__ewf_writer **out,
+		const custos__ewf_writer_config *cfg, custos_error *err)
+{
+	custos__ewf_writer *w;
+	custos_status st = writer_new(&w, cfg, err);
+
+	if (st != CUSTOS_OK)
+		return st;
+	w->open = 1;
+	st = configure(w, cfg, err);
+	if (st == CUSTOS_OK)
+		st = watch_next(w, err);
+	if (st != CUSTOS_OK) {
+		custos__ewf_writer_free(w);
+		return st;
+	}
+	*out = w;
+	return CUSTOS_OK;
+}
+
+/* A header value of the kept segments equals what this run would write. */
+static int header_is(libewf_handle_t *h, const char *id, const char *want)
+{
+	size_t size = 0;
+	uint8_t *v;
+	int rc, same;
+
+	rc = libewf_handle_get_utf8_header_value_size(h, (const uint8_t *)id,
+		strlen(id), &size, NULL);
+	if (rc == 0 || (rc == 1 && size <= 1))
+		return want == NULL || *want == '\0';
+	if (rc != 1 || (v = malloc(size)) == NULL)
+		return 0;
+	rc = libewf_handle_get_utf8_header_value(h, (const uint8_t *)id,
+		strlen(id), v, size, NULL);
+	same = rc == 1 && want != NULL && strcmp((char *)v, want) == 0;
+	free(v);
+	return same;
+}
+
+/* What the kept segments say about the media and the case, checked
+ * against this run: a resume goes on only in the same image. */
+static custos_status check_kept(custos__ewf_writer *w,
+		const custos__ewf_writer_config *cfg, custos_error *err)
+{
+	static const int8_t levels[] = {
+		[CUSTOS_COMPRESSION_NONE] = LIBEWF_COMPRESSION_NONE,
+		[CUSTOS_COMPRESSION_FAST] = LIBEWF_COMPRESSION_FAST,
+		[CUSTOS_COMPRESSION_BEST] = LIBEWF_COMPRESSION_BEST,
+	};
+	const custos_case_info *c = cfg->case_info;
+	libewf_handle_t *h = w->handle;
+	size64_t media = 0;
+	uint32_t bps = 0, spc = 0;
+	int8_t level = -1;
+	uint8_t flags = 0, format = 0;
+	const char *ids[] = {"case_number", "evidence_number", "examiner_name",
+		"description", "notes"};
+	const char *want[] = {c->case_number, c->evidence_number, c->examiner,
+		c->description, c->notes};
+
+	if (libewf_handle_get_media_size(h, &media, NULL) != 1 ||
+	    libewf_handle_get_bytes_per_sector(h, &bps, NULL) != 1 ||
+	    libewf_handle_get_sectors_per_chunk(h, &spc, NULL) != 1 ||
+	    libewf_handle_get_compression_values(h, &level, &flags,
+		    NULL) != 1 ||
+	    libewf_handle_get_format(h, &format, NULL) != 1 ||
+	    media != cfg->media_size || bps != cfg->bytes_per_sector ||
+	    spc != CUSTOS__EWF_SECTORS_PER_CHUNK ||
+	    level != levels[cfg->compression] ||
+	    format != LIBEWF_FORMAT_ENCASE6)
+		return custos__error_set(err, CUSTOS_EFORMAT, "refusing to "
+			"resume: the partial E01 in %s does not hold the media "
+			"values of this run", w->part_dir);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (!header_is(h, ids[i], want[i]))
+			return custos__error_set(err, CUSTOS_EFORMAT,
+				"refusing to resume: the %s in the partial E01 "
+				"in %s differs from this run's", ids[i],
+				w->part_dir);
+	return CUSTOS_OK;
+}
+
+/* The kept segments: regular files, none missing. */
+static custos_status kept_names(custos__ewf_writer *w, unsigned int n,
+		char **names, custos_error *err)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct stat sb;
+
+		names[i] = segment_path(w, i + 1);
+		if (names[i] == NULL)
+			return custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		if (lstat(names[i], &sb) != 0 || !S_ISREG(sb.st_mode))
+			return custos__error_set(err, CUSTOS_EFORMAT,
+				"refusing to resume: %s, a complete segment "
+				"of the interrupted run, is missing or not a "
+				"file", names[i]);
+	}
+	return CUSTOS_OK;
+}
+
+/* The earlier session's segments after the kept ones (its own files, in
+ * its own work folder): written again. */
+static custos_status remove_after(custos__ewf_writer *w, unsigned int kept,
+		custos_error *err)
+{
+	for (unsigned int n = kept + 1; n <= 99; n++) {
+		char *path = segment_path(w, n);
+		struct stat sb;
+
+		if (path == NULL)
+			return custos__error_set(err, CUSTOS_ENOMEM,
+				"out of memory");
+		if (lstat(path, &sb) != 0) {
+			free(path);
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode) || unlink(path) != 0) {
+			custos_status st = custos__error_set(err,
+				CUSTOS_EFORMAT, "refusing to resume: cannot "
+				"remove %s, the interrupted run's partial "
+				"segment", path);
+
+			free(path);
+			return st;
+		}
+		free(path);
+	}
+	return CUSTOS_OK;
+}
+
+custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
+		const custos__ewf_writer_config *cfg, unsigned int segments,
+		uint64_t bytes, custos_error *err)
+{
+	custos__ewf_writer *w;
+	libewf_error_t *e = NULL;
+	char *names[99] = {NULL};
+	off64_t at = -1;
+	custos_status st;
+
+	if (segments > 98 || (segments == 0 && bytes != 0))
+		return custos__error_set(err, CUSTOS_EFORMAT, "refusing to "
+			"resume: the state names %u complete segments",
+			segments);
+	st = writer_new(&w, cfg, err);
+	if (st != CUSTOS_OK)
+		return st;
+	if (segments == 0) {
+		/* Nothing complete: the E01 is made again from the start. */
+		st = remove_after(w, 0, err);
+		if (st == CUSTOS_OK) {
+			w->open = 1;
+			st = configure(w, cfg, err);
+		}
+	} else {
+		st = kept_names(w, segments, names, err);
+		if (st == CUSTOS_OK &&
+		    libewf_handle_open(w->handle, names, (int)segments,
+			    LIBEWF_OPEN_WRITE_RESUME, &e) != 1)
+			st = custos__ewf_error(err, &e, CUSTOS_EFORMAT,
+				"refusing to resume: libewf cannot reopen the "
+				"partial E01");
+		if (st == CUSTOS_OK)
+			w->open = 1;
+		if (st == CUSTOS_OK)
+			st = check_kept(w, cfg, err);
+		if (st == CUSTOS_OK &&
+		    libewf_handle_get_offset(w->handle, &at, &e) != 1)
+			st = custos__ewf_error(err, &e, CUSTOS_EFORMAT,
+				"libewf");
+		/* libewf goes on after the last complete chunk table; that
+		 * must be the end of the last kept segment. */
+		if (st == CUSTOS_OK && (uint64_t)at != bytes)
+			st = custos__error_set(err, CUSTOS_EFORMAT,
+				"refusing to resume: libewf would go on at "
+				"media byte %lld, not at %llu where segment "
+				"%u ended", (long long)at,
+				(unsigned long long)bytes, segments);
+		if (st == CUSTOS_OK)
+			st = remove_after(w, segments, err);
+	}
+	for (unsigned int i = 0; i < segments; i++)
+		free(names[i]);
+	w->segments_done = segments;
+	w->bytes_written = bytes;
+	if (st == CUSTOS_OK)
+		st = watch_next(w, err);
+	if (st != CUSTOS_OK) {
+		custos__ewf_writer_free(w);
+		return st;
+	}
+	*out = w;
+	return CUSTOS_OK;
+}
+
+custos_status custos__ewf_writer_read_back(custos__ewf_writer *w,
+		uint8_t *buf, size_t len, uint64_t offset, custos_error *err)
+{
+	libewf_error_t *e = NULL;
+	size_t got = 0;
+
+	w->need_seek = 1;
+	if (libewf_handle_seek_offset(w->handle, (off64_t)offset, SEEK_SET,
+			&e) < 0)
+		return custos__ewf_error(err, &e, CUSTOS_EFORMAT, "cannot read "
+			"the partial E01 again");
+	while (got < len) {
+		ssize_t n = libewf_handle_read_buffer(w->handle, buf + got,
+			len - got, &e);
+
+		if (n <= 0)
+			return custos__ewf_error(err, &e, CUSTOS_EFORMAT,
+				"refusing to resume: cannot read the partial "
+				"E01 again");
+		got += (size_t)n;
+	}
+	return CUSTOS_OK;
+}
+
+void custos__ewf_writer_skip(custos__ewf_writer *w, uint64_t bytes,
+		uint64_t seqs)
+{
+	w->skip_until = bytes;
+	w->skip_seqs = seqs;
+}
+
 /* A compression worker: takes every worker_count-th buffer. */
 static custos_status consume_compress(void *ctx, const uint8_t *data,
 		size_t len, uint64_t seq, custos_error *err)
@@ -224,6 +481,8 @@ static custos_status consume_compress(void *ctx, const uint8_t *data,
 	(void)err;
 	if (seq % w->worker_count != k->index)
 		return CUSTOS_OK;
+	if (seq < w->skip_seqs)
+		len = 0; /* in the image already: nothing to compress */
 	for (size_t off = 0; off < len; off += w->chunk_size, n++) {
 		const uint8_t *src = data + off;
 		size_t dlen = len - off < w->chunk_size ? len - off : w->chunk_size;
@@ -375,22 +634,76 @@ static custos_status write_error(custos__ewf_writer *w, custos_error *err,
 		(unsigned long long)w->bytes_written, detail);
 }
 
+/*
+ * The chunk just written made libewf open segment segments_done + 2: the
+ * one before it is complete.  Make it durable, then tell the caller where
+ * it ended (before the chunk at byte `at` of this buffer).
+ */
+static custos_status segment_complete(custos__ewf_writer *w,
+		const uint8_t *data, size_t at, uint64_t seq, uint64_t bytes,
+		custos_error *err)
+{
+	char *done = segment_path(w, w->segments_done + 1);
+	custos_status st = CUSTOS_OK;
+	int fd;
+
+	if (done == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	fd = open(done, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fsync(fd) != 0)
+		st = custos__error_errno(err, errno, "cannot sync %s", done);
+	if (fd >= 0)
+		close(fd);
+	free(done);
+	/* Its name too, and the new one's. */
+	fd = st == CUSTOS_OK ? open(w->part_dir, O_RDONLY | O_DIRECTORY |
+		O_CLOEXEC) : -1;
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	w->segments_done++;
+	if (st == CUSTOS_OK && w->segment_done != NULL)
+		st = w->segment_done(w->segment_ctx, w->segments_done, bytes,
+			data, at, seq, err);
+	if (st == CUSTOS_OK)
+		st = watch_next(w, err);
+	return st;
+}
+
 /* The writer: hands chunks to libewf in order, from one thread. */
 static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
 		uint64_t seq, custos_error *err)
 {
 	custos__ewf_writer *w = ctx;
 	slot_out *slot = &w->slots[seq % w->buffer_count];
-	custos_status st = wait_compressed(w, slot, seq, err);
+	uint64_t pos = w->stream_pos;
+	custos_status st;
 
+	w->stream_pos += len;
+	if (seq < w->skip_seqs)
+		return CUSTOS_OK; /* a resume's rehash: in the image already */
+	st = wait_compressed(w, slot, seq, err);
 	if (st != CUSTOS_OK)
 		return st;
+	if (w->need_seek) {
+		libewf_error_t *e = NULL;
+
+		/* The rehash read the image; writing goes on at its end. */
+		if (libewf_handle_seek_offset(w->handle,
+				(off64_t)w->skip_until, SEEK_SET, &e) < 0)
+			return custos__ewf_error(err, &e, CUSTOS_EIO,
+				"cannot go on writing the E01");
+		w->need_seek = 0;
+	}
 	for (size_t j = 0; j < slot->chunk_count; j++) {
 		const chunk_out *c = &slot->chunks[j];
 		size_t off = j * w->chunk_size;
 		libewf_error_t *e = NULL;
 		ssize_t n;
 
+		if (pos + off < w->skip_until)
+			continue; /* written by the interrupted session */
 		errno = 0;
 		if (c->compressed) {
 			/* The stream carries its own Adler-32: no checksum. */
@@ -411,6 +724,14 @@ static custos_status consume_write(void *ctx, const uint8_t *data, size_t len,
 		if (n < 0)
 			return write_error(w, err, &e, errno,
 				"cannot write the E01 segment");
+		/* libewf opens a segment when the first chunk goes in. */
+		if (w->next_segment != NULL &&
+		    custos__path_exists(w->next_segment)) {
+			st = segment_complete(w, data, off, seq, pos + off,
+				err);
+			if (st != CUSTOS_OK)
+				return st;
+		}
 		w->bytes_written += c->data_size;
 	}
 	w->since_writeback += len;
@@ -517,11 +838,19 @@ custos_status custos__ewf_writer_finish(custos__ewf_writer *w,
 	if (!w->open)
 		return custos__error_set(err, CUSTOS_EINVAL, "E01 is closed");
 	if (!hex_to_bin(md5_hex, md5, sizeof(md5)) ||
-	    !hex_to_bin(sha1_hex, sha1, sizeof(sha1)))
+	    !hex_to_bin(sha1_hex, sha1, sizeof(sha1)) ||
+	    strlen(md5_hex) != 32 || strlen(sha1_hex) != 40)
 		return custos__error_set(err, CUSTOS_EINVAL, "bad hash for E01");
-	/* Hashes and acquiry errors may be set after the last chunk. */
-	if (libewf_handle_set_md5_hash(w->handle, md5, sizeof(md5), &e) != 1 ||
-	    libewf_handle_set_sha1_hash(w->handle, sha1, sizeof(sha1), &e) != 1)
+	/*
+	 * Hashes and acquiry errors may be set after the last chunk.  As hash
+	 * values: libewf_handle_set_md5_hash refuses ("cannot be changed")
+	 * once a resume has reopened the segments, these are taken.
+	 */
+	if (libewf_handle_set_utf8_hash_value(w->handle, (const uint8_t *)"MD5",
+		    3, (const uint8_t *)md5_hex, 32, &e) != 1 ||
+	    libewf_handle_set_utf8_hash_value(w->handle,
+		    (const uint8_t *)"SHA1", 4, (const uint8_t *)sha1_hex, 40,
+		    &e) != 1)
 		return custos__ewf_error(err, &e, CUSTOS_EINTERNAL,
 			"cannot store the hashes in the E01");
 	for (size_t i = 0; i < custos_ranges_count(unreadable); i++) {
@@ -702,6 +1031,7 @@ void custos__ewf_writer_free(custos__ewf_writer *w)
 	}
 	free(w->files);
 	free(w->tail);
+	free(w->next_segment);
 	free(w->path_base);
 	free(w->output_base);
 	free(w->part_dir);

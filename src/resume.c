@@ -158,10 +158,11 @@ static custos_status write_state(custos__resume *rs, custos_error *err)
 			"bytes_to", (json_int_t)s->bytes_to,
 			"reason", s->reason, "host", s->host));
 	}
-	j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:i, s:s, s:I, s:o}",
+	j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:i, s:i, s:s, s:I, s:o}",
 		"custos_resume_state", STATE_VERSION, "tool", rs->tool,
 		"options", rs->options_key, "source", rs->source_key,
 		"durable_bytes", (json_int_t)rs->durable,
+		"durable_segments", (int)rs->segments,
 		"check_digest", rs->check_alg, "durable_digest", rs->durable_hex,
 		"rescue_from", (json_int_t)(rs->rescue_from == UINT64_MAX ? -1
 			: (json_int_t)rs->rescue_from),
@@ -268,6 +269,40 @@ void custos__resume_durable(custos__resume *rs, uint64_t bytes)
 	pthread_mutex_unlock(&rs->mutex);
 }
 
+void custos__resume_segment(custos__resume *rs, unsigned int segments,
+		uint64_t bytes, const char *hex)
+{
+	custos_error e;
+	custos_status st = CUSTOS_OK;
+
+	pthread_mutex_lock(&rs->mutex);
+	if (bytes > rs->durable) {
+		rs->durable = bytes;
+		rs->segments = segments;
+		snprintf(rs->durable_hex, sizeof(rs->durable_hex), "%s", hex);
+		custos_error_clear(&e);
+		/* While the passes run they save it at their next point. */
+		if (!rs->map_busy)
+			st = custos__resume_save(rs, &e);
+		if (st != CUSTOS_OK && rs->save_status == CUSTOS_OK) {
+			rs->save_status = st;
+			rs->save_err = e;
+		}
+	}
+	pthread_mutex_unlock(&rs->mutex);
+}
+
+void custos__resume_rewind(custos__resume *rs)
+{
+	custos__session *s = &rs->sessions[rs->session_count - 1];
+
+	rs->durable = 0;
+	rs->segments = 0;
+	rs->durable_hex[0] = '\0';
+	rs->session_base = 0;
+	s->bytes_from = s->bytes_to = 0;
+}
+
 custos_status custos__resume_stop(custos__resume *rs, const char *reason,
 		uint64_t bytes, custos_error *err)
 {
@@ -329,6 +364,8 @@ static custos_status load_state(custos__resume *rs,
 			"check_digest"));
 		snprintf(rs->durable_hex, sizeof(rs->durable_hex), "%s",
 			jstr(j, "durable_digest"));
+		rs->segments = (unsigned int)json_integer_value(
+			json_object_get(j, "durable_segments"));
 		from = json_integer_value(json_object_get(j, "rescue_from"));
 		rs->rescue_from = from < 0 ? UINT64_MAX : (uint64_t)from;
 		ss = json_object_get(j, "sessions");

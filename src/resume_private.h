@@ -41,6 +41,9 @@ typedef struct custos__resume {
 	uint64_t durable;
 	int check_alg;              /* digest used for the prefix check */
 	char durable_hex[CUSTOS_DIGEST_HEX_MAX];
+	/* E01: the complete segments that hold the durable prefix (an E01's
+	 * durable point is where a segment ended; 0 for raw) */
+	unsigned int segments;
 	/* stream phase: where reading the source in order stopped for a
 	 * rescue (UINT64_MAX: never) */
 	uint64_t rescue_from;
@@ -103,6 +106,14 @@ void custos__resume_hashed(custos__resume *rs, uint64_t bytes,
 		const char *hex);
 void custos__resume_durable(custos__resume *rs, uint64_t bytes);
 
+/*
+ * E01: segments 1..segments are complete and durable and hold the media
+ * [0, bytes), whose check digest is hex (writer thread); saves the state.
+ */
+void custos__resume_segment(custos__resume *rs, unsigned int segments,
+		uint64_t bytes, const char *hex);
+/* A resume that starts again from byte 0 (nothing usable was kept). */
+void custos__resume_rewind(custos__resume *rs);
 /* This session ends: why, and how far it got; saves the state. */
 custos_status custos__resume_stop(custos__resume *rs, const char *reason,
 		uint64_t bytes, custos_error *err);

@@ -110,7 +110,9 @@ typedef struct custos_acquire_options {
 	 * (1 copy, 2 copy what was skipped, 3 trim, 4 scrape, 5 on: retries;
 	 * 0: 4 + retries).  max_bad_area_time: seconds for passes 2 on (0: no
 	 * limit).  sync_interval: bytes between sync points, where the image
-	 * is made durable and the state and <base>.map are saved (0: 64 MiB).
+	 * is made durable and the state and <base>.map are saved (0: 64 MiB;
+	 * raw only: an E01's sync points are where its segments end, and it
+	 * resumes after the last complete one).
 	 */
 	int resume;
 	unsigned int passes;

@@ -2,7 +2,8 @@
 # resume.sh -- long acquisitions (issue 14): --resume after kill -9 (and
 # after a simulated power cut), after a full disk, refusals of another
 # source, other options or a changed partial image; BASE.map read by
-# ddrescuelog; the passes over a 10 MiB dead area on a FUSE fault device.
+# ddrescuelog; the passes over a 10 MiB dead area on a FUSE fault device,
+# for raw and for an E01 resumed during them (resume-e01.sh has the rest).
 #
 #   CUSTOS_ACQUIRE, FAULTFS (optional: the dead-area cases need root,
 #   FUSE and loop devices, else they are skipped)
@@ -146,9 +147,7 @@ else
 fi
 expect_status 3 "--resume with nothing to resume" -- "$A" -q -f raw \
 	--resume -o none src.img
-expect_status 3 "an E01 is not resumed (libewf cannot store the hashes)" -- \
-	sh -c "'$A' -q -f e01 -o e1 src.img & p=\$!; sleep 0.3; kill -9 \$p;
-		wait \$p; '$A' -q -f e01 --resume -o e1 src.img"
+# E01 resumes: resume-e01.sh.
 
 # ---- a full disk, then room, then --resume ----------------------------
 if [ "$(id -u)" -eq 0 ]; then
@@ -235,4 +234,38 @@ expect "ddrescuelog -l- on BASE.map lists the same bad sectors as the report" \
 	cmp -s ddl.txt <(seq 16384 36863)
 ddrescuelog -t all.map >ddt.txt 2>&1
 expect "ddrescuelog -t reads BASE.map: 10 MiB bad" grep -q "bad-sector:.*10485 kB" ddt.txt
+
+# E01 over the dead area: killed during the passes (slow failed reads),
+# then --resume goes on after the last complete segment and with the
+# passes; the same media hashes and bad sectors as an uninterrupted run.
+if command -v ewfverify >/dev/null 2>&1; then
+	device e1 20 || { fail "cannot set up the fault device"; finish; }
+	E01=(-f e01 --split 4M --passes 3)
+	expect_status 1 "E01, passes 1-3, uninterrupted: complete with errors" -- \
+		"$A" -q "${E01[@]}" -o e1ref "$DEV"
+	"$A" -q "${E01[@]}" -o e1 "$DEV" >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 1 500); do
+		f=$(jq -r .rescue_from e1.part/custos-state.json 2>/dev/null)
+		[ "${f:--1}" -ge 0 ] 2>/dev/null && break
+		sleep 0.01
+	done
+	sleep 0.5
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	expect "E01: killed during the passes, with complete segments kept" \
+		test "$(jq -r .durable_segments e1.part/custos-state.json)" -ge 1
+	expect_status 1 "E01: --resume during the passes: complete with errors" -- \
+		"$A" -q --resume "${E01[@]}" -o e1 "$DEV"
+	ewfverify -q e1.E01 >ev.txt 2>&1
+	expect "E01 resumed over the dead area: ewfverify SUCCESS" \
+		grep -q "ewfverify: SUCCESS" ev.txt
+	expect "E01 resumed over the dead area: the uninterrupted run's MD5, SHA-256 and bad sectors" \
+		test "$(jq -c '[.hashes, .errors.ranges, .block_map.root]' e1.report.json)" = \
+			"$(jq -c '[.hashes, .errors.ranges, .block_map.root]' e1ref.report.json)"
+	expect "E01 resumed over the dead area: the media is the source with the dead sectors zeroed" \
+		test "$(jget e1.report.json .hashes.md5)" = "$(md5sum <want.img | cut -d' ' -f1)"
+else
+	echo "SKIP: E01 over the dead area: needs ewfverify"
+fi
 finish
