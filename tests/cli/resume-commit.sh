@@ -5,7 +5,8 @@
 # finish the run: the image byte-identical to the source, the hashes and
 # BASE.sha256 those of an uninterrupted run, no work folder left.  Also: a
 # final name replaced behind custos's back is never moved, and a journal
-# that is not custos's is refused.
+# that is not custos's is refused.  Raw, and E01 in several segments
+# (checked with ewfverify).
 #
 #   CUSTOS_ACQUIRE; needs strace (skipped without it)
 . "$(dirname "$0")/lib.sh"
@@ -69,6 +70,47 @@ for k in $(seq 1 "$UNLINKS"); do
 		fail "killed at unlink $k of $UNLINKS: $(head -c 300 err.txt)"
 	fi
 done
+
+# ---- the same for an E01 in several segments ------------------------------
+E01_OPTS=(-f e01 --split 1M)
+strace -f -o trace-e01.txt -e trace=renameat2 "$A" -q "${E01_OPTS[@]}" -o eclean src.img ||
+	fail "a clean E01 run under strace"
+E01_RENAMES=$(grep -c 'renameat2(' trace-e01.txt)
+expect "the clean E01 has several segments" test -e eclean.E03
+
+# e01_finished BASE: ewfverify SUCCESS and the uninterrupted run's hashes.
+e01_finished() {
+	local b=$1
+	[ ! -e "$b.part" ] && ewfverify -q "$b.E01" >ev.txt 2>&1 &&
+		grep -q "ewfverify: SUCCESS" ev.txt &&
+		grep -q "MD5 hash calculated over data:.*$REF_MD5" ev.txt &&
+		[ "$(jget "$b.report.json" .hashes.sha256)" = "$REF_SHA256" ] &&
+		[ "$(jget "$b.report.json" .block_map.root)" = \
+		  "$(jget eclean.report.json .block_map.root)" ] &&
+		(sha256sum -c --quiet "$b.sha256" >/dev/null 2>&1)
+}
+
+if command -v ewfverify >/dev/null 2>&1; then
+	for k in $(seq 1 "$E01_RENAMES"); do
+		b=e$k
+		strace -f -o /dev/null -e trace=renameat2 \
+			-e inject=renameat2:signal=SIGKILL:when="$k" \
+			"$A" -q "${E01_OPTS[@]}" -o "$b" src.img >/dev/null 2>&1
+		rc=0
+		if [ -d "$b.part" ]; then
+			"$A" -q --resume "${E01_OPTS[@]}" -o "$b" src.img >out.txt 2>err.txt
+			rc=$?
+			[ $rc -eq 3 ] && grep -q "nothing to resume" err.txt && rc=0
+		fi
+		if [ $rc -eq 0 ] && e01_finished "$b"; then
+			pass "E01 killed at rename $k of $E01_RENAMES, then --resume: ewfverify SUCCESS, the uninterrupted run's hashes"
+		else
+			fail "E01 killed at rename $k of $E01_RENAMES: $(head -c 300 err.txt) $(tail -c 200 ev.txt 2>/dev/null)"
+		fi
+	done
+else
+	echo "SKIP: E01 commit cases: ewfverify is not installed"
+fi
 
 # The report of a resumed run names both sessions (the commit's session
 # among them) and its rehash.
