@@ -941,16 +941,16 @@ static custos_status check_outputs_free(custos_acquisition *a,
 		st = check_name_free(reports[i], err);
 	/* Image names: every segment a run could make, so that a taken
 	 * name costs nothing instead of failing the commit at the end. */
-	for (int i = 1; st == CUSTOS_OK && i <= 999; i++) {
+	for (int i = 1; st == CUSTOS_OK && i <= CUSTOS__EWF_MAX_SEGMENTS; i++) {
 		char *p;
 
 		if (a->format == CUSTOS_FORMAT_E01)
-			p = i > 99 ? NULL : custos__aprintf("%s.E%02d",
-				a->base, i);
+			p = custos__ewf_segment_path(a->base, (unsigned int)i);
 		else if (a->split_size == 0)
 			p = i > 1 ? NULL : custos__aprintf("%s.raw", a->base);
 		else
-			p = custos__aprintf("%s.%03d", a->base, i);
+			p = i > 999 ? NULL : custos__aprintf("%s.%03d", a->base,
+				i);
 		if (p == NULL)
 			break;
 		st = check_name_free(p, err);

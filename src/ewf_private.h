@@ -31,6 +31,16 @@ custos_status custos__ewf_error(custos_error *err, libewf_error_t **e,
 /* EnCase's usual chunk: 64 sectors. */
 #define CUSTOS__EWF_SECTORS_PER_CHUNK 64
 
+/* Segment files libewf can name: .E01 to .E99, then .EAA to .ZZZ. */
+#define CUSTOS__EWF_MAX_SEGMENTS (99 + 22 * 26 * 26)
+
+/*
+ * The name of segment n (1-based) of the E01 at base, as libewf names it:
+ * <base>.E01 ... <base>.E99, <base>.EAA ... <base>.EZZ, <base>.FAA ...
+ * NULL past CUSTOS__EWF_MAX_SEGMENTS or out of memory.  Caller frees.
+ */
+char *custos__ewf_segment_path(const char *base, unsigned int n);
+
 typedef struct custos__ewf_writer custos__ewf_writer;
 
 typedef struct custos__ewf_writer_config {

@@ -172,7 +172,7 @@ static custos_status make_paths(custos__ewf_writer *w, const char *base,
 
 static char *segment_path(const custos__ewf_writer *w, unsigned int n)
 {
-	return custos__aprintf("%s.E%02u", w->path_base, n);
+	return custos__ewf_segment_path(w->path_base, n);
 }
 
 /* The writer without its libewf file: settings, paths and workers. */
@@ -233,9 +233,10 @@ static custos_status writer_new(custos__ewf_writer **out,
 static custos_status watch_next(custos__ewf_writer *w, custos_error *err)
 {
 	free(w->next_segment);
-	w->next_segment = w->segments_done + 2 > 99 ? NULL
-		: segment_path(w, w->segments_done + 2);
-	if (w->segments_done + 2 <= 99 && w->next_segment == NULL)
+	w->next_segment = w->segments_done + 2 > CUSTOS__EWF_MAX_SEGMENTS
+		? NULL : segment_path(w, w->segments_done + 2);
+	if (w->segments_done + 2 <= CUSTOS__EWF_MAX_SEGMENTS &&
+	    w->next_segment == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
 	return CUSTOS_OK;
 }
@@ -348,7 +349,7 @@ static custos_status kept_names(custos__ewf_writer *w, unsigned int n,
 static custos_status remove_after(custos__ewf_writer *w, unsigned int kept,
 		custos_error *err)
 {
-	for (unsigned int n = kept + 1; n <= 99; n++) {
+	for (unsigned int n = kept + 1; n <= CUSTOS__EWF_MAX_SEGMENTS; n++) {
 		char *path = segment_path(w, n);
 		struct stat sb;
 
@@ -379,11 +380,12 @@ custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
 {
 	custos__ewf_writer *w;
 	libewf_error_t *e = NULL;
-	char *names[99] = {NULL};
+	char **names = NULL;
 	off64_t at = -1;
 	custos_status st;
 
-	if (segments > 98 || (segments == 0 && bytes != 0))
+	if (segments >= CUSTOS__EWF_MAX_SEGMENTS ||
+	    (segments == 0 && bytes != 0))
 		return custos__error_set(err, CUSTOS_EFORMAT, "refusing to "
 			"resume: the state names %u complete segments",
 			segments);
@@ -398,7 +400,9 @@ custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
 			st = configure(w, cfg, err);
 		}
 	} else {
-		st = kept_names(w, segments, names, err);
+		names = calloc(segments, sizeof(*names));
+		st = names == NULL ? custos__error_set(err, CUSTOS_ENOMEM,
+			"out of memory") : kept_names(w, segments, names, err);
 		if (st == CUSTOS_OK &&
 		    libewf_handle_open(w->handle, names, (int)segments,
 			    LIBEWF_OPEN_WRITE_RESUME, &e) != 1)
@@ -424,8 +428,9 @@ custos_status custos__ewf_writer_reopen(custos__ewf_writer **out,
 		if (st == CUSTOS_OK)
 			st = remove_after(w, segments, err);
 	}
-	for (unsigned int i = 0; i < segments; i++)
+	for (unsigned int i = 0; names != NULL && i < segments; i++)
 		free(names[i]);
+	free(names);
 	w->segments_done = segments;
 	w->bytes_written = bytes;
 	if (st == CUSTOS_OK)
@@ -525,13 +530,15 @@ static custos_status consume_compress(void *ctx, const uint8_t *data,
 static void kick_writeback(custos__ewf_writer *w)
 {
 	for (;;) {
-		char path[4096];
 		size_t i = w->sync_count;
+		char *path;
 
-		if (i >= sizeof(w->sync_fds) / sizeof(w->sync_fds[0]) - 1 || i >= 99)
+		if (i >= sizeof(w->sync_fds) / sizeof(w->sync_fds[0]) - 1)
 			break;
-		snprintf(path, sizeof(path), "%s.E%02zu", w->path_base, i + 1);
-		w->sync_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		path = segment_path(w, (unsigned int)i + 1);
+		w->sync_fds[i] = path == NULL ? -1
+			: open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
 		if (w->sync_fds[i] < 0)
 			break;
 		w->sync_count++;
@@ -572,13 +579,15 @@ static void current_segment(const custos__ewf_writer *w, char *out,
 		size_t cap)
 {
 	out[0] = '\0';
-	for (int i = 1; i <= 99; i++) {
-		char path[4096];
+	for (unsigned int i = 1; i <= CUSTOS__EWF_MAX_SEGMENTS; i++) {
+		char *path = segment_path(w, i);
+		int exists = path != NULL && custos__path_exists(path);
 
-		snprintf(path, sizeof(path), "%s.E%02d", w->path_base, i);
-		if (!custos__path_exists(path))
+		if (exists)
+			snprintf(out, cap, "%s", path);
+		free(path);
+		if (!exists)
 			break;
-		snprintf(out, cap, "%s", path);
 	}
 }
 
@@ -971,12 +980,22 @@ custos_status custos__ewf_writer_seal(custos__ewf_writer *w,
 /* What an interrupted run left in the work folder, for the report. */
 static void list_partial(custos__ewf_writer *w)
 {
-	w->files = calloc(99, sizeof(*w->files));
-	for (size_t i = 0; w->files != NULL && i < 99; i++) {
+	size_t n = 0;
+	char *probe;
+
+	/* How many there are, then their records. */
+	while ((probe = segment_path(w, (unsigned int)n + 1)) != NULL &&
+	       custos__path_exists(probe)) {
+		free(probe);
+		n++;
+	}
+	free(probe);
+	w->files = calloc(n ? n : 1, sizeof(*w->files));
+	for (size_t i = 0; w->files != NULL && i < n; i++) {
 		file_rec *f = &w->files[w->file_count];
 		struct stat sb;
 
-		f->path = custos__aprintf("%s.E%02zu", w->path_base, i + 1);
+		f->path = segment_path(w, (unsigned int)i + 1);
 		if (f->path == NULL || lstat(f->path, &sb) != 0 ||
 		    (f->name = strdup(custos__basename(f->path))) == NULL) {
 			free(f->path);

@@ -264,4 +264,32 @@ fi
 
 expect_status 3 "--resume with nothing to resume (E01)" -- "$A" -q --resume \
 	"${OPTS[@]}" -o none src.img
+
+# ---- past .E99: libewf goes on with .EAA, .EAB ... -----------------------
+# A 4 TB drive in 1.5 GiB segments has thousands; a resume must keep every
+# complete one, not only the first 98.
+head -c $((108 * MIB)) /dev/urandom >many.img
+MANY_MD5=$(md5sum <many.img | cut -c1-32)
+b=m1
+"$A" -q -f e01 --split 1M -o $b many.img >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 600); do [ -e $b.part/$b.EAE ] && break; sleep 0.05; done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ -d $b.part ]; then
+	kept=$(jq -r .durable_segments $b.part/custos-state.json)
+	durable=$(jq -r .durable_bytes $b.part/custos-state.json)
+	expect "segments past .E99 are counted as complete ($kept)" test "$kept" -gt 99
+	expect_status 0 "--resume of an E01 past .E99" -- \
+		"$A" -q --resume -f e01 --split 1M -o $b many.img
+	expect "past .E99: ewfverify SUCCESS with the source's MD5" \
+		sh -c "ewfverify -q $b.E01 | grep -q 'MD5 hash calculated over data:.*$MANY_MD5' &&
+			ewfverify -q $b.E01 | grep -q SUCCESS"
+	expect "past .E99: every kept segment was kept (rehashed from the E01: $durable bytes)" \
+		test "$(jget $b.report.json .recovery.rehashed_bytes)" = "$durable"
+	expect "past .E99: the report lists the .EAA segment" \
+		grep -q "\"$b.EAA\"" $b.report.json
+else
+	echo "SKIP: past .E99: the run ended before it was stopped"
+fi
 finish
