@@ -134,6 +134,9 @@ typedef struct custos__custody_chain_entry {
 typedef struct custos__custody_cert_set {
 	unsigned char hash[32];
 	STACK_OF(X509) *certs;
+	/* What the fast check needs of each (cms_fast.c); NULL: not
+	 * available, every signature by the set goes to OpenSSL. */
+	struct custos__cms_cert_facts *facts;
 } custos__custody_cert_set;
 
 /* Shared by the threads that check the records. */
@@ -151,6 +154,9 @@ typedef struct custos__custody_sig_ctx {
 	int check_sigs;
 } custos__custody_sig_ctx;
 
+/* Release the facts of a cert set's n certificates. */
+void custos__custody_cert_set_facts_free(struct custos__cms_cert_facts *f,
+		int n);
 /* Check record i's signature file; a problem goes to its rec. */
 void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i);
 

@@ -576,8 +576,11 @@ fail:
 	if (c != NULL) {
 		for (size_t i = 0; i < c->cached; i++)
 			free(c->cache[i].problem);
-		for (size_t i = 0; i < c->set_count; i++)
+		for (size_t i = 0; i < c->set_count; i++) {
+			custos__custody_cert_set_facts_free(c->sets[i].facts,
+				sk_X509_num(c->sets[i].certs));
 			sk_X509_pop_free(c->sets[i].certs, X509_free);
+		}
 		X509_STORE_free(c->store);
 		free(c);
 	}
