@@ -104,6 +104,7 @@ typedef struct custos__custody_rec {
 	char ans_hash[HEX_SHA256];
 	char recorded_at[CUSTOS__RFC3339_MAX];
 	char *problem;              /* format or signature problem */
+	json_t *json;               /* the parsed line, if keep_json */
 } custos__custody_rec;
 
 /* The whole log in memory, split into lines. */
@@ -114,6 +115,7 @@ typedef struct custos__custody_loaded {
 	custos_merkle_hash *leaves;
 	uint64_t n;
 	uint64_t torn;              /* bytes after the last LF */
+	int keep_json;              /* parsing keeps each record's JSON */
 } custos__custody_loaded;
 
 /* Read log.jsonl under a shared lock and split it (no parsing yet). */
