@@ -137,18 +137,26 @@ static int group_rank(const char *id)
 
 static void sort_checks(custos_verify_case *r)
 {
-	/* Insertion sort: stable, and the lists are short. */
-	for (size_t i = 1; i < r->count; i++) {
-		custos_verify_check c = r->checks[i];
-		int rank = group_rank(c.id);
-		size_t j = i;
+	/* Stable, by group: a counting sort, as a case of 1,000 items has
+	 * thousands of checks (an insertion sort was quadratic there). */
+	size_t start[7] = {0};
+	custos_verify_check *sorted;
 
-		while (j > 0 && group_rank(r->checks[j - 1].id) > rank) {
-			r->checks[j] = r->checks[j - 1];
-			j--;
-		}
-		r->checks[j] = c;
+	if (r->count < 2)
+		return;
+	sorted = malloc(r->count * sizeof(*sorted));
+	if (sorted == NULL) {
+		r->oom = 1;
+		return;
 	}
+	for (size_t i = 0; i < r->count; i++)
+		start[group_rank(r->checks[i].id) + 1]++;
+	for (int g = 1; g < 7; g++)
+		start[g] += start[g - 1];
+	for (size_t i = 0; i < r->count; i++)
+		sorted[start[group_rank(r->checks[i].id)]++] = r->checks[i];
+	memcpy(r->checks, sorted, r->count * sizeof(*sorted));
+	free(sorted);
 }
 
 void custos__verify_decide(custos_verify_case *r)
