@@ -49,6 +49,23 @@ static void bdi(doc *d, const char *s)
 	put(d, "</bdi>");
 }
 
+/* A check's detail: in the report's language when the catalogue has its
+ * template, else the English, marked as such. */
+static void detail(doc *d, const custos_verify_check *c)
+{
+	char *local = custos__verify_detail_text(c, d->lang);
+
+	if (local != NULL) {
+		put(d, "<span class=\"detail\">");
+		bdi(d, local);
+	} else {
+		put(d, "<span class=\"detail\" lang=\"en\">");
+		bdi(d, c->detail);
+	}
+	put(d, "</span>");
+	free(local);
+}
+
 /* A value that reads left to right (hash, path, id, number). */
 static void ltr(doc *d, const char *s)
 {
@@ -360,9 +377,9 @@ static void header(doc *d, const char *cases)
 			fill(d, "Not checked: {1} ({2})",
 				custos__court_check_title(lang, c->id),
 				c->subject, NULL);
-		put(d, "</strong><br><span class=\"detail\" lang=\"en\">");
-		bdi(d, c->detail);
-		put(d, "</span></p>\n");
+		put(d, "</strong><br>");
+		detail(d, c);
+		put(d, "</p>\n");
 		shown++;
 	}
 	snprintf(n1, sizeof(n1), "%zu", counts[0]);
@@ -629,9 +646,8 @@ static void checks(doc *d)
 		ltr(d, c->id);
 		put(d, "</td><td>");
 		ltr(d, c->subject);
-		put(d, "</td><td><span class=\"detail\" lang=\"en\">");
-		bdi(d, c->detail);
-		put(d, "</span>");
+		put(d, "</td><td>");
+		detail(d, c);
 		if (c->expected != NULL) {
 			put(d, "<br>");
 			esc(d, T("Expected:"));

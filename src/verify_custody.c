@@ -277,7 +277,9 @@ static int same_actor(json_t *a, json_t *b)
 	return x != NULL && y != NULL && strcmp(x, y) == 0;
 }
 
-/* Follow one item through one vouched-for log. */
+/* Follow one item through one vouched-for log.  (The details take record
+ * numbers as %llu, not PRIu64: a catalogue keeps no msgid with <PRIu64>
+ * where lang.c looks them up.) */
 static void follow_item(custos_verify_case *r, const verify_log *lg,
 		const item_records *named, const char *item,
 		const verify_report *rep, const custos_verify_options *opts)
@@ -440,14 +442,20 @@ static void follow_item(custos_verify_case *r, const verify_log *lg,
 				"read_only")) : json_null()));
 		custos__verify_add(r, "custody.acquired", item,
 			CUSTOS_CHECK_PASSED, 1, rep->sha256, obs,
-			"the acquired record %" PRIu64 " in %s names the "
-			"report's SHA-256", acquired->seq, lg->dir);
+			"the acquired record %llu in %s names the report's "
+			"SHA-256", (unsigned long long)acquired->seq, lg->dir);
 	} else {
-		custos__verify_add(r, "custody.acquired", item,
-			CUSTOS_CHECK_FAILED, 1, rep->sha256, NULL,
-			"%s has no acquired record of the item naming the "
-			"report's SHA-256%s", lg->dir, acquired_other ?
-			" (an acquired record names another report)" : "");
+		if (acquired_other)
+			custos__verify_add(r, "custody.acquired", item,
+				CUSTOS_CHECK_FAILED, 1, rep->sha256, NULL,
+				"%s has no acquired record of the item naming "
+				"the report's SHA-256 (an acquired record names "
+				"another report)", lg->dir);
+		else
+			custos__verify_add(r, "custody.acquired", item,
+				CUSTOS_CHECK_FAILED, 1, rep->sha256, NULL,
+				"%s has no acquired record of the item naming "
+				"the report's SHA-256", lg->dir);
 	}
 
 	/* custody.continuity */
@@ -455,12 +463,17 @@ static void follow_item(custos_verify_case *r, const verify_log *lg,
 		custos__verify_add(r, "custody.continuity", item,
 			CUSTOS_CHECK_FAILED, 1, NULL, NULL, "%s",
 			problem);
+	else if (ended != NULL)
+		custos__verify_add(r, "custody.continuity", item,
+			CUSTOS_CHECK_PASSED, 1, NULL, NULL,
+			"%zu records; every receipt answers an open release of "
+			"the item, and releases come from its holder; nothing "
+			"follows its end", count);
 	else
 		custos__verify_add(r, "custody.continuity", item,
 			CUSTOS_CHECK_PASSED, 1, NULL, NULL,
 			"%zu records; every receipt answers an open release of "
-			"the item, and releases come from its holder%s", count,
-			ended != NULL ? "; nothing follows its end" : "");
+			"the item, and releases come from its holder", count);
 
 	/* custody.gap */
 	json_object_set_new(facts, "max_gap_seconds", max_gap >= 0 ?
@@ -485,9 +498,10 @@ static void follow_item(custos_verify_case *r, const verify_log *lg,
 		if (max_gap > opts->max_gap_seconds)
 			custos__verify_add(r, "custody.gap", item,
 				CUSTOS_CHECK_FAILED, 1, want, obs,
-				"%s passed between records %" PRIu64 " and %"
-				PRIu64 ", more than --max-gap", gapbuf,
-				gap_a->seq, gap_b->seq);
+				"%s passed between records %llu and %llu, more "
+				"than --max-gap", gapbuf,
+				(unsigned long long)gap_a->seq,
+				(unsigned long long)gap_b->seq);
 		else
 			custos__verify_add(r, "custody.gap", item,
 				CUSTOS_CHECK_PASSED, 1, want, obs,
@@ -502,16 +516,18 @@ static void follow_item(custos_verify_case *r, const verify_log *lg,
 			jstr(ended->json, "type"), ended->seq);
 		custos__verify_add(r, "custody.holder", item,
 			CUSTOS_CHECK_PASSED, 0, NULL, obs,
-			"the item was %s (record %" PRIu64 ")",
-			jstr(ended->json, "type"), ended->seq);
+			"the item was %s (record %llu)",
+			jstr(ended->json, "type"),
+			(unsigned long long)ended->seq);
 	} else if (pending != NULL) {
 		json_object_set_new(facts, "state", json_string("in-transit"));
 		snprintf(obs, sizeof(obs), "in transit since record %" PRIu64,
 			pending->seq);
 		custos__verify_add(r, "custody.holder", item,
 			CUSTOS_CHECK_PASSED, 0, NULL, obs,
-			"released in record %" PRIu64 " to %s, not yet "
-			"received", pending->seq, jstr(pending->json, "to") ?
+			"released in record %llu to %s, not yet received",
+			(unsigned long long)pending->seq,
+			jstr(pending->json, "to") ?
 			jstr(pending->json, "to") : "(unnamed)");
 	} else if (holder != NULL) {
 		json_object_set_new(facts, "state", json_string("held"));

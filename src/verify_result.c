@@ -91,6 +91,7 @@ void custos__verify_add(custos_verify_case *r, const char *id,
 	c->expected = custos__strdup(expected);
 	c->observed = custos__strdup(observed);
 	va_start(ap, fmt);
+	custos__verify_detail_keep(c, fmt, ap);
 	if (vasprintf(&c->detail, fmt, ap) < 0)
 		c->detail = NULL;
 	va_end(ap);
@@ -102,6 +103,7 @@ void custos__verify_add(custos_verify_case *r, const char *id,
 		free(c->detail);
 		free(c->expected);
 		free(c->observed);
+		custos__verify_detail_free(c);
 		r->oom = 1;
 		return;
 	}
@@ -279,6 +281,7 @@ void custos_verify_case_free(custos_verify_case *r)
 		free(r->checks[i].detail);
 		free(r->checks[i].expected);
 		free(r->checks[i].observed);
+		custos__verify_detail_free(&r->checks[i]);
 	}
 	free(r->checks);
 	json_decref(r->targets);
