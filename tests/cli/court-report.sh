@@ -97,6 +97,11 @@ for l in en fr ar; do
 	expect "$l: the verdict in the header" grep -q "<span class=\"word\">${VERDICT[$l]}</span>" "report-$l.html"
 	expect "$l: the item's SHA-256 is shown" grep -q "$SHA256" "report-$l.html"
 	expect "$l: a timeline drawn as SVG" grep -q '<svg class="timeline"' "report-$l.html"
+	expect "$l: one timeline per item (a figure of page-sized parts)" test \
+		"$(grep -o '<figure class="timeline">' "report-$l.html" | wc -l)" = \
+		"$(grep -o '<section class="item"' "report-$l.html" | wc -l)"
+	expect "$l: a small case is not compact" \
+		sh -c "! grep -q 'records compact' report-$l.html"
 	expect "$l: the appendix names the image file and its hash" \
 		grep -q "sha256sum sample.E01" "report-$l.html"
 done
