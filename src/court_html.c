@@ -31,6 +31,7 @@ typedef struct doc {
 	const custos_lang *lang;
 	const custos_verify_case *r;
 	const custos_court_options *opts;
+	int compact;          /* a large case: see COMPACT_RECORDS */
 } doc;
 
 static const char *jstr(json_t *o, const char *k)
@@ -547,6 +548,19 @@ static size_t all_records(const custos_verify_case *r)
 	return n;
 }
 
+/* Said once, above the first compact timeline. */
+static void compact_note(doc *d, const char *count)
+{
+	put(d, "<p class=\"legend\">");
+	fill(d, "This case holds {1} custody records, too many to draw: "
+		"each item's timeline is this table, one row per record in "
+		"the order of the log, each signed by the person named. Each "
+		"record's SHA-256 and its signer's certificate are in the JSON "
+		"output (--json) and in the custody log itself.", count, NULL,
+		NULL);
+	put(d, "</p>\n");
+}
+
 /* The compact timeline of an item: one row per record, in log order. */
 static void compact_timeline(doc *d, json_t *facts)
 {
@@ -590,7 +604,7 @@ static void items(doc *d)
 	const char *item;
 	json_t *facts;
 	size_t n = 0, total = all_records(d->r);
-	int compact = total > COMPACT_RECORDS;
+	int compact = d->compact;
 	char count[32];
 
 	snprintf(count, sizeof(count), "%zu", total);
@@ -668,16 +682,8 @@ static void items(doc *d)
 		esc(d, T("Custody timeline"));
 		put(d, "</h4>\n");
 		if (compact) {
-			put(d, "<p class=\"legend\">");
-			fill(d, "This case holds {1} custody records, too many "
-				"to draw: each item's timeline is this table, "
-				"one row per record in the order of the log, "
-				"each signed by the person named. Each "
-				"record's SHA-256 and its signer's "
-				"certificate are in the JSON output (--json) "
-				"and in the custody log itself.", count, NULL,
-				NULL);
-			put(d, "</p>\n");
+			if (n == 1)
+				compact_note(d, count);
 			compact_timeline(d, facts);
 			put(d, "</section>\n");
 			continue;
@@ -699,6 +705,72 @@ static void items(doc *d)
 
 /* ---- checks ---- */
 
+/* What a compact report lists per kind instead of one by one: a pass,
+ * and what was not checked but is not required either. */
+static int summarised(const custos_verify_check *c)
+{
+	return c->outcome == CUSTOS_CHECK_PASSED ||
+		(c->outcome == CUSTOS_CHECK_NOT_CHECKED && !c->required);
+}
+
+static int same_kind(const custos_verify_check *a,
+		const custos_verify_check *b)
+{
+	return a->outcome == b->outcome && a->required == b->required &&
+		strcmp(a->id, b->id) == 0;
+}
+
+/* In a compact report, one row per kind of summarised check: how many
+ * subjects it had, in the order the kinds first come. */
+static void passed_by_kind(doc *d)
+{
+	const custos_lang *lang = d->lang;
+	const custos_verify_case *r = d->r;
+
+	for (size_t i = 0; i < r->count; i++) {
+		const custos_verify_check *c = &r->checks[i];
+		size_t n = 0, k;
+		char count[32];
+
+		if (!summarised(c))
+			continue;
+		for (k = 0; k < i; k++)
+			if (same_kind(&r->checks[k], c))
+				break;
+		if (k < i)
+			continue; /* its kind was counted already */
+		for (k = i; k < r->count; k++)
+			if (same_kind(&r->checks[k], c))
+				n++;
+		snprintf(count, sizeof(count), "%zu", n);
+		custos__court_putf(&d->b, "<tr><td class=\"r-%s\">",
+			custos_verify_outcome_name(c->outcome));
+		esc(d, custos__court_outcome(lang, c->outcome, c->required));
+		if (!c->required) {
+			put(d, "<br><span class=\"detail\">");
+			esc(d, T("(for information)"));
+			put(d, "</span>");
+		}
+		put(d, "</td><td>");
+		esc(d, custos__court_check_title(lang, c->id));
+		put(d, "<br>");
+		ltr(d, c->id);
+		put(d, "</td><td>");
+		fill(d, "{1} subjects", count, NULL, NULL);
+		put(d, "</td><td><span class=\"detail\">");
+		if (c->outcome == CUSTOS_CHECK_PASSED)
+			esc(d, T("Passed for each of them. This case is large: "
+				"each one is listed with what was seen in the "
+				"JSON output (--json) and the text output."));
+		else
+			esc(d, T("Not checked for any of them, and not "
+				"required. This case is large: each one is "
+				"listed with what was seen in the JSON output "
+				"(--json) and the text output."));
+		put(d, "</span></td></tr>\n");
+	}
+}
+
 static void checks(doc *d)
 {
 	const custos_lang *lang = d->lang;
@@ -714,6 +786,10 @@ static void checks(doc *d)
 	for (size_t i = 0; i < d->r->count; i++) {
 		const custos_verify_check *c = &d->r->checks[i];
 
+		/* A large case lists what passed per kind of check (below);
+		 * every other outcome is listed one by one. */
+		if (d->compact && summarised(c))
+			continue;
 		custos__court_putf(&d->b, "<tr><td class=\"r-%s\">",
 			custos_verify_outcome_name(c->outcome));
 		esc(d, custos__court_outcome(lang, c->outcome, c->required));
@@ -744,6 +820,8 @@ static void checks(doc *d)
 		}
 		put(d, "</td></tr>\n");
 	}
+	if (d->compact)
+		passed_by_kind(d);
 	put(d, "</tbody></table></section>\n");
 }
 
@@ -1083,11 +1161,25 @@ static void appendix(doc *d)
 	put(d, "</p>\n");
 
 	json_array_foreach(r->reports, i, x) {
-		char *dir = custos__dirname(jstr(x, "path") ? jstr(x, "path")
-							    : ".");
-		const char *base = custos__basename(jstr(x, "path") ?
-			jstr(x, "path") : "");
-		json_t *hashes = json_object_get(x, "hashes");
+		char *dir;
+		const char *base;
+		json_t *hashes;
+
+		if (d->compact && i == 1) {
+			/* The same steps for every item: shown once. */
+			put(d, "<p>");
+			esc(d, T("This case is large: the three steps are "
+				"shown for the first item only. They are the "
+				"same for every item, with its own files and "
+				"the values shown in its section."));
+			put(d, "</p>\n");
+			break;
+		}
+		dir = custos__dirname(jstr(x, "path") ? jstr(x, "path")
+						     : ".");
+		base = custos__basename(jstr(x, "path") ? jstr(x, "path")
+							 : "");
+		hashes = json_object_get(x, "hashes");
 
 		put(d, "<h3>");
 		fill(d, "Item {1}", jstr(x, "item"), NULL, NULL);
@@ -1258,6 +1350,7 @@ custos_status custos_court_html(char **out, size_t *len,
 	memset(&d, 0, sizeof(d));
 	d.lang = lang = opts->lang;
 	d.r = r;
+	d.compact = all_records(r) > COMPACT_RECORDS;
 	d.opts = opts;
 	if ((cases = case_refs(r)) == NULL)
 		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
