@@ -39,7 +39,10 @@ static int parse_spec(const char *p, const char **end, char spec[SPEC_MAX],
 	while (*q >= '0' && *q <= '9')
 		q++;
 	if (*q == '$' && q > digits) {
-		*pos = atoi(digits);
+		/* A catalogue's position: at most two digits are sensible. */
+		if (q - digits > 2)
+			return 0;
+		*pos = (int)strtol(digits, NULL, 10);
 		p = q + 1;
 	}
 	q = p;

@@ -184,6 +184,35 @@ expect "fr: a check detail in French" grep -q "la chaîne d'empreintes" text-fr.
 expect "ar: a check detail in Arabic" grep -q "سلسلة البصمات" text-ar.txt
 expect "fr: the reason in French" grep -q "contrôles requis sont réussis" text-fr.txt
 expect "fr: --help in French" grep -q "^Usage : " help-fr.txt
+# A hostile catalogue cannot make a detail read memory or write: a
+# template naming an argument that is not there, or %n, gives the English.
+mkdir -p hostile-locale/xx/LC_MESSAGES
+cat >hostile.po <<'EOF'
+msgid ""
+msgstr "Content-Type: text/plain; charset=UTF-8\n"
+
+msgid "CAdES signature over the report's bytes by %s"
+msgstr "%2$s %n %s%s%s%s%s%s"
+
+msgid "%zu required checks passed"
+msgstr "%3$s %s %s"
+
+msgid "hash chain, every record's signature, the Merkle tree and the checkpoints verify"
+msgstr "HOSTILE-OK %s%s%s%n"
+EOF
+if command -v msgfmt >/dev/null 2>&1 &&
+   msgfmt -o hostile-locale/xx/LC_MESSAGES/custos.mo hostile.po 2>/dev/null; then
+	CUSTOS_LOCALEDIR=$WORK/hostile-locale expect_status 0 \
+		"hostile catalogue: the run still works" -- "$V" --lang xx "${TRUST[@]}" case
+	expect "hostile catalogue: the English detail instead" \
+		grep -q "CAdES signature over the report's bytes by" out.txt
+	expect "hostile catalogue: the English reason instead" \
+		grep -q "required checks passed" out.txt
+	expect "hostile catalogue: a template with more conversions than values is not used" \
+		sh -c "! grep -q HOSTILE-OK out.txt"
+else
+	echo "SKIP: no msgfmt for the hostile catalogue"
+fi
 expect_status 0 "en: text output is unchanged without --lang" -- "$V" -q "${TRUST[@]}" case
 expect "en: VERIFIED line" grep -q '^VERIFIED: ' out.txt
 expect_status 3 "--lang with no catalogue" -- "$V" -q --lang de "${TRUST[@]}" case
