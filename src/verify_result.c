@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "error_private.h"
+#include "json_release_private.h"
 #include "util_private.h"
 #include "verify_private.h"
 
@@ -271,6 +272,27 @@ const char *custos_verify_check_observed(const custos_verify_check *c)
 	return c->observed;
 }
 
+/* The items' facts (their histories hold most of a large case) freed on
+ * two threads; items itself last. */
+static void release_items(json_t *items)
+{
+	size_t n = json_object_size(items), k = 0;
+	json_t **v = n > 0 ? malloc(n * sizeof(*v)) : NULL;
+	const char *key;
+	json_t *facts;
+
+	if (v != NULL) {
+		json_object_foreach(items, key, facts)
+			if (k < n)
+				v[k++] = json_incref(facts);
+	}
+	json_decref(items);
+	if (v != NULL) {
+		custos__json_release_all(v, k);
+		free(v);
+	}
+}
+
 void custos_verify_case_free(custos_verify_case *r)
 {
 	if (r == NULL)
@@ -285,7 +307,7 @@ void custos_verify_case_free(custos_verify_case *r)
 	}
 	free(r->checks);
 	json_decref(r->targets);
-	json_decref(r->items);
+	release_items(r->items);
 	json_decref(r->reports);
 	json_decref(r->logs);
 	json_decref(r->bundles);
