@@ -7,8 +7,9 @@
 # seals, accesses, hand-overs between three people, exports, re-checks and
 # a checkpoint, every record signed with the TEST-ONLY identities of
 # samples/pki).  Then times custos-verify plain, --json and --html (wall
-# time and peak RSS from /usr/bin/time -v) and reports the HTML's size, its
-# timelines and its index, and whether html5lib parses it strictly.
+# time, user and system CPU and peak RSS from /usr/bin/time -v) and reports
+# the HTML's size, its timelines (drawn, or compact tables above 5,000
+# records) and its index, and whether html5lib parses it strictly.
 #
 #   bench/court-report.sh [RECORDS [ITEMS]]      (default 100000 1000)
 #
@@ -53,8 +54,11 @@ t() {
 	local name=$1 rc=0
 	shift
 	/usr/bin/time -v -o time.txt "$@" >/dev/null 2>err.txt || rc=$?
-	printf '%-8s exit %d, %s s, peak RSS %s MiB (load %s)\n' "$name" "$rc" \
+	printf '%-8s exit %d, %s s, %s s user, %s s sys, peak RSS %s MiB (load %s)\n' \
+		"$name" "$rc" \
 		"$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' time.txt)" \
+		"$(sed -n 's/.*User time (seconds): //p' time.txt)" \
+		"$(sed -n 's/.*System time (seconds): //p' time.txt)" \
 		"$(( $(sed -n 's/.*Maximum resident set size (kbytes): //p' time.txt) / 1024 ))" \
 		"$(cut -d' ' -f1 /proc/loadavg)"
 }
@@ -65,14 +69,16 @@ rm -f big.html
 t html "${V[@]}" --html big.html case
 echo "HTML: $(stat -c %s big.html) bytes," \
 	"$(grep -o '<section class="item"' big.html | wc -l) item sections," \
-	"$(grep -o '<svg class="timeline' big.html | wc -l) timeline SVGs," \
+	"$(grep -o '<figure class="timeline"' big.html | wc -l) drawn timelines" \
+	"($(grep -o '<svg class="timeline' big.html | wc -l) page-sized SVG parts)," \
+	"$(grep -o '<table class="records compact timeline"' big.html | wc -l) compact timelines," \
 	"index links: $(grep -o 'href="#item-' big.html | wc -l)"
 /usr/bin/python3 -c 'import html5lib,sys,time; s=time.time(); html5lib.HTMLParser(strict=True).parse(open(sys.argv[1],"rb")); print("html5lib strict: ok in %.1f s" % (time.time()-s))' big.html || echo "html5lib strict: FAILED"
 if [ "${PDF:-0}" = 1 ]; then
 	C=$(command -v chromium || command -v chromium-headless-shell)
 	s=$(date +%s.%N)
 	rc=0
-	timeout 900 unshare -n "$C" --headless --no-sandbox --disable-gpu \
+	timeout 600 unshare -n "$C" --headless --no-sandbox --disable-gpu \
 		--no-pdf-header-footer --print-to-pdf="$D/big.pdf" \
 		"file://$D/big.html" >/dev/null 2>&1 || rc=$?
 	echo "chromium print-to-pdf: exit $rc in $(echo "$(date +%s.%N) - $s" | bc) s," \

@@ -1,10 +1,12 @@
 /*
  * The fast path of CMS signature checking: a hand-written walk over the
  * DER of a detached CAdES SignedData, which splits off the embedded
- * certificates (so that they are decoded once per set) and checks the
- * common case, one ECDSA P-256 / SHA-256 signer, without decoding the
- * whole structure.  It never accepts what OpenSSL's CMS_verify would
- * refuse: anything else is "not shown here" and goes to OpenSSL.
+ * certificates (so that they are decoded once per set, with what the
+ * check needs of each) and checks the common case, one signer by ECDSA /
+ * SHA-256 or by RSA-PSS / SHA-256 with custos's parameters, without
+ * decoding the whole structure.  It never accepts what OpenSSL's
+ * CMS_verify would refuse: anything else is "not shown here" and goes to
+ * OpenSSL.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "cms_fast_private.h"
@@ -168,6 +171,17 @@ static const unsigned char algs_sha256_null[] = {0x31, 0x0f, 0x30, 0x0d,
 	0x05, 0x00};
 static const unsigned char alg_ecdsa_sha256[] = {0x30, 0x0a, 0x06, 0x08,
 	0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+/* RSASSA-PSS with explicit parameters, as custos signs RSA (sign.c):
+ * hashAlgorithm [0] sha256 (NULL parameters), maskGenAlgorithm [1] MGF1
+ * with sha256, saltLength [2] 32, trailerField absent (1). */
+static const unsigned char alg_rsa_pss_sha256[] = {0x30, 0x41, 0x06, 0x09,
+	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34,
+	0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+	0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+	0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+	0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+	0xa2, 0x03, 0x02, 0x01, 0x20};
 /* encapContentInfo: id-data and no eContent (detached). */
 static const unsigned char eci_detached[] = {0x30, 0x0b, 0x06, 0x09, 0x2a,
 	0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
@@ -195,47 +209,47 @@ static int starts_with_oid(const unsigned char *el, long total,
 		memcmp(p, oid, oid_len) == 0;
 }
 
-/* 1 if the SignerIdentifier element is issuerAndSerialNumber of cert. */
-static int sid_is(const unsigned char *el, long total, X509 *cert)
+/* The issuerAndSerialNumber of cert as DER (*out, caller frees). */
+static long sid_der(unsigned char **out, X509 *cert)
 {
-	unsigned char *name = NULL, *serial = NULL, *want = NULL, *w;
-	int nl, sl, body, all, ok = 0;
+	unsigned char *name = NULL, *serial = NULL, *w;
+	int nl, sl, body, all = -1;
 
+	*out = NULL;
 	nl = i2d_X509_NAME(X509_get_issuer_name(cert), &name);
 	sl = i2d_ASN1_INTEGER((ASN1_INTEGER *)X509_get0_serialNumber(cert),
 		&serial);
 	if (nl > 0 && sl > 0) {
 		body = nl + sl;
 		all = ASN1_object_size(1, body, V_ASN1_SEQUENCE);
-		if (all == total && (want = malloc((size_t)all)) != NULL) {
-			w = want;
+		if (all > 0 && (*out = malloc((size_t)all)) != NULL) {
+			w = *out;
 			ASN1_put_object(&w, 1, body, V_ASN1_SEQUENCE,
 				V_ASN1_UNIVERSAL);
 			memcpy(w, name, (size_t)nl);
 			memcpy(w + nl, serial, (size_t)sl);
-			ok = memcmp(want, el, (size_t)all) == 0;
 		}
 	}
 	OPENSSL_free(name);
 	OPENSSL_free(serial);
-	free(want);
-	return ok;
+	return *out != NULL ? all : -1;
 }
 
 /*
- * 1 if the attribute a (total bytes) is the signingCertificateV2 that
- * OpenSSL writes for cert: one ESSCertIDv2 with the default hash
- * (SHA-256) of the certificate and its issuerSerial, no policies.  Built
- * here and compared byte for byte, so that nothing OpenSSL's ESS check
- * would refuse is accepted.
+ * The signingCertificateV2 attribute that OpenSSL writes for cert (*out,
+ * caller frees): one ESSCertIDv2 with the default hash (SHA-256) of the
+ * certificate and its issuerSerial, no policies.  A signature's attribute
+ * is compared with it byte for byte, so that nothing OpenSSL's ESS check
+ * would refuse is accepted.  Also the certificate's SHA-256 (hash).
  */
-static int ess_is(const unsigned char *a, long total, X509 *cert)
+static long ess_der(unsigned char **out, unsigned char hash[32], X509 *cert)
 {
 	unsigned char *name = NULL, *serial = NULL, *der = NULL, *want = NULL;
-	unsigned char hash[32], *w;
+	unsigned char *w;
 	unsigned int hlen = 32;
-	int nl, sl, dl, dn, gns, iss, cid, cids, scv2, set, attr, ok = 0;
+	int nl, sl, dl, dn, gns, iss, cid, cids, scv2, set, attr = -1;
 
+	*out = NULL;
 	nl = i2d_X509_NAME(X509_get_issuer_name(cert), &name);
 	sl = i2d_ASN1_INTEGER((ASN1_INTEGER *)X509_get0_serialNumber(cert),
 		&serial);
@@ -252,7 +266,7 @@ static int ess_is(const unsigned char *a, long total, X509 *cert)
 	set = ASN1_object_size(1, scv2, V_ASN1_SET);
 	attr = ASN1_object_size(1, (int)sizeof(oid_signing_cert_v2) + set,
 		V_ASN1_SEQUENCE);
-	if (attr != total || (want = malloc((size_t)attr)) == NULL)
+	if (attr <= 0 || (want = malloc((size_t)attr)) == NULL)
 		goto done;
 	w = want;
 	ASN1_put_object(&w, 1, (int)sizeof(oid_signing_cert_v2) + set,
@@ -274,13 +288,51 @@ static int ess_is(const unsigned char *a, long total, X509 *cert)
 	w += nl;
 	memcpy(w, serial, (size_t)sl);
 	w += sl;
-	ok = w - want == attr && memcmp(want, a, (size_t)attr) == 0;
+	if (w - want == attr) {
+		*out = want;
+		want = NULL;
+	}
 done:
 	OPENSSL_free(name);
 	OPENSSL_free(serial);
 	OPENSSL_free(der);
 	free(want);
-	return ok;
+	return *out != NULL ? attr : -1;
+}
+
+int custos__cms_cert_facts_init(custos__cms_cert_facts *f, X509 *cert,
+		const STACK_OF(X509) *set)
+{
+	int same = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->cert = cert;
+	f->sid_len = sid_der(&f->sid, cert);
+	f->ess_len = ess_der(&f->ess, f->sha256, cert);
+	if (f->sid == NULL || f->ess == NULL) {
+		custos__cms_cert_facts_free(f);
+		return 0;
+	}
+	/* OpenSSL takes as the signer the first certificate whose issuer
+	 * (X509_NAME_cmp) and serial match the signer identifier. */
+	for (int k = 0; k < sk_X509_num(set); k++) {
+		X509 *x = sk_X509_value(set, k);
+
+		if (X509_NAME_cmp(X509_get_issuer_name(x),
+				X509_get_issuer_name(cert)) == 0 &&
+		    ASN1_INTEGER_cmp(X509_get0_serialNumber(x),
+				X509_get0_serialNumber(cert)) == 0)
+			same++;
+	}
+	f->unique = same == 1;
+	return 1;
+}
+
+void custos__cms_cert_facts_free(custos__cms_cert_facts *f)
+{
+	free(f->sid);
+	free(f->ess);
+	memset(f, 0, sizeof(*f));
 }
 
 /* 1 if the attribute a (total bytes) is a signingTime with one value
@@ -309,30 +361,66 @@ static int signing_time_ok(const unsigned char *a, long total)
 }
 
 /*
- * The fast check of the common case, an ECDSA P-256 / SHA-256 CAdES
- * signature by the only certificate in the file: the signed attributes
- * hold exactly one content type (id-data) and one message digest equal to
- * SHA-256(line), and the signature over them (re-tagged as a SET) verifies
- * with the certificate's key.  1 accepts; 0 means "not shown here", and
- * the caller runs OpenSSL's CMS_verify, whose verdict is the one given.
- * It never accepts what CMS signature verification would refuse.
+ * The signature over the signed attributes (attrs, re-tagged as the SET OF
+ * that was signed) with the signer's key: ECDSA, or RSA-PSS with SHA-256,
+ * MGF1-SHA-256 and exactly a 32-byte salt (rsa_pss).
  */
-int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
+static int attrs_signature_ok(const unsigned char *attrs, long attrs_total,
+		const unsigned char *sig, long sig_len, X509 *cert, int rsa_pss)
+{
+	EVP_PKEY *pkey = X509_get0_pubkey(cert);
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	unsigned char *tbs = malloc((size_t)attrs_total);
+	int ok = 0;
+
+	if (tbs != NULL && pkey != NULL && mctx != NULL &&
+	    EVP_PKEY_get_base_id(pkey) == (rsa_pss ? EVP_PKEY_RSA
+						   : EVP_PKEY_EC) &&
+	    EVP_DigestVerifyInit(mctx, &pctx, EVP_sha256(), NULL, pkey) == 1 &&
+	    (!rsa_pss ||
+	     (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+	      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 &&
+	      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1))) {
+		memcpy(tbs, attrs, (size_t)attrs_total);
+		tbs[0] = 0x31;
+		ok = EVP_DigestVerify(mctx, sig, (size_t)sig_len, tbs,
+			(size_t)attrs_total) == 1;
+	}
+	EVP_MD_CTX_free(mctx);
+	free(tbs);
+	return ok;
+}
+
+/*
+ * The fast check of the common case, a CAdES signature by a certificate
+ * of the set, in the shape custos writes: the signed attributes hold
+ * exactly one content type (id-data) and one message digest equal to
+ * SHA-256(line), optionally the signing time and the signingCertificateV2
+ * OpenSSL writes for the signer, and the signature over them (re-tagged as
+ * a SET) verifies with the certificate's key, ECDSA/SHA-256 or
+ * RSA-PSS/SHA-256 with the parameters of alg_rsa_pss_sha256.  The signer
+ * accepts; NULL means "not shown here", and the caller runs OpenSSL's
+ * CMS_verify, whose verdict is the one given.  It never accepts what CMS
+ * signature verification would refuse.
+ */
+const custos__cms_cert_facts *custos__cms_fast_verify(
+		const custos__cms_signer_parts *sd,
+		const custos__cms_cert_facts *facts, size_t n,
 		const char *line, size_t line_len)
 {
 	const unsigned char *p, *end, *st, *si, *attrs = NULL, *sig = NULL;
 	const unsigned char *dalg = NULL, *salg = NULL;
+	const custos__cms_cert_facts *signer = NULL;
 	long t, c, attrs_total = 0, sig_len = 0, dalg_total = 0;
 	long salg_total = 0;
-	int tag, cls, index = 0, md_seen = 0, ct_seen = 0, ok = 0;
-	int st_seen = 0, ess_seen = 0;
-	unsigned char digest[32], *tbs;
+	int tag, cls, index = 0, md_seen = 0, ct_seen = 0, ok;
+	int st_seen = 0, ess_seen = 0, rsa_pss;
+	unsigned char digest[32];
 	unsigned int dlen = 32;
-	EVP_PKEY *pkey;
-	EVP_MD_CTX *mctx;
 
-	if (sd->eci == NULL || sd->sis == NULL || cert == NULL)
-		return 0;
+	if (sd->eci == NULL || sd->sis == NULL || facts == NULL || n == 0)
+		return NULL;
 	/* The shape custos writes, exactly: signedData, version 1, one
 	 * SHA-256 digest algorithm, detached id-data, the certificates, one
 	 * signer, and nothing else (no CRLs). */
@@ -345,25 +433,36 @@ int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
 	      is(sd->dalgs, sd->dalgs_total, algs_sha256_null,
 		    sizeof(algs_sha256_null))) ||
 	    !is(sd->eci, sd->eci_total, eci_detached, sizeof(eci_detached)))
-		return 0;
+		return NULL;
 	/* signerInfos: exactly one SignerInfo. */
 	p = sd->sis;
 	end = sd->sis + sd->sis_total;
 	if (!der_next(&p, end, &st, &t, &c, &tag, &cls) ||
 	    !der_next(&p, end, &si, &t, &c, &tag, &cls) ||
 	    tag != V_ASN1_SEQUENCE || si + t != end)
-		return 0;
+		return NULL;
 	end = si + t;
 	while (p < end) {
 		const unsigned char *el;
 		long total;
 
 		if (!der_next(&p, end, &el, &total, &c, &tag, &cls))
-			return 0;
+			return NULL;
 		if (index == 0 && !is(el, total, version_1,
 				sizeof(version_1)))
-			return 0;
-		if (index == 2) {
+			return NULL;
+		if (index == 1) {
+			/* issuerAndSerialNumber of exactly one certificate,
+			 * byte for byte, that no other one shares */
+			if (cls != V_ASN1_UNIVERSAL || tag != V_ASN1_SEQUENCE)
+				return NULL;
+			for (size_t k = 0; k < n && signer == NULL; k++)
+				if (is(el, total, facts[k].sid,
+						(size_t)facts[k].sid_len))
+					signer = &facts[k];
+			if (signer == NULL || !signer->unique)
+				return NULL;
+		} else if (index == 2) {
 			dalg = el;
 			dalg_total = total;
 		} else if (index == 3 && cls == V_ASN1_CONTEXT_SPECIFIC &&
@@ -378,36 +477,38 @@ int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
 			sig = p;
 			sig_len = c;
 		}
-		if (index == 1 && (cls != V_ASN1_UNIVERSAL ||
-				   tag != V_ASN1_SEQUENCE ||
-				   !sid_is(el, total, cert)))
-			return 0;
 		index++;
 		p += c;
 	}
 	/* Exactly six: no unsigned attributes. */
-	if (index != 6 || dalg == NULL || attrs == NULL || salg == NULL ||
-	    sig == NULL ||
+	if (index != 6 || signer == NULL || dalg == NULL || attrs == NULL ||
+	    salg == NULL || sig == NULL ||
 	    !(is(dalg, dalg_total, alg_sha256, sizeof(alg_sha256)) ||
 	      is(dalg, dalg_total, alg_sha256_null,
-		      sizeof(alg_sha256_null))) ||
-	    !is(salg, salg_total, alg_ecdsa_sha256, sizeof(alg_ecdsa_sha256)))
-		return 0;
+		      sizeof(alg_sha256_null))))
+		return NULL;
+	if (is(salg, salg_total, alg_ecdsa_sha256, sizeof(alg_ecdsa_sha256)))
+		rsa_pss = 0;
+	else if (is(salg, salg_total, alg_rsa_pss_sha256,
+			sizeof(alg_rsa_pss_sha256)))
+		rsa_pss = 1;
+	else
+		return NULL;
 	/* The signed attributes. */
 	if (EVP_Digest(line, line_len, digest, &dlen, EVP_sha256(), NULL) !=
 			1)
-		return 0;
+		return NULL;
 	p = attrs;
 	end = attrs + attrs_total;
 	if (!der_next(&p, end, &st, &t, &c, &tag, &cls))
-		return 0;
+		return NULL;
 	while (p < end) {
 		const unsigned char *a, *q, *aend, *v;
 		long at, ac, vt, vc;
 
 		if (!der_next(&p, end, &a, &at, &ac, &tag, &cls) ||
 		    tag != V_ASN1_SEQUENCE)
-			return 0;
+			return NULL;
 		q = p;
 		aend = p + ac;
 		p = aend;
@@ -420,7 +521,7 @@ int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
 			    !der_next(&q, aend, &v, &vt, &vc, &tag, &cls) ||
 			    tag != V_ASN1_OCTET_STRING || vc != 32 ||
 			    q + vc != aend || memcmp(q, digest, 32) != 0)
-				return 0;
+				return NULL;
 			md_seen++;
 		} else if (starts_with_oid(a, at, oid_content_type,
 				sizeof(oid_content_type))) {
@@ -429,7 +530,7 @@ int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
 			    tag != V_ASN1_SET || q + vc != aend ||
 			    vc != (long)sizeof(oid_data) ||
 			    memcmp(q, oid_data, sizeof(oid_data)) != 0)
-				return 0;
+				return NULL;
 			ct_seen++;
 		} else if (starts_with_oid(a, at, oid_signing_time,
 				sizeof(oid_signing_time)) && !st_seen++ &&
@@ -437,29 +538,16 @@ int custos__cms_fast_verify(const custos__cms_signer_parts *sd, X509 *cert,
 			continue;
 		} else if (starts_with_oid(a, at, oid_signing_cert_v2,
 				sizeof(oid_signing_cert_v2)) && !ess_seen++ &&
-			   ess_is(a, at, cert)) {
+			   is(a, at, signer->ess, (size_t)signer->ess_len)) {
 			continue;
 		} else {
-			return 0; /* any other attribute: OpenSSL decides */
+			return NULL; /* any other attribute: OpenSSL decides */
 		}
 	}
 	if (md_seen != 1 || ct_seen != 1)
-		return 0;
-	/* The signature over the attributes as a SET OF. */
-	tbs = malloc((size_t)attrs_total);
-	pkey = X509_get0_pubkey(cert);
-	mctx = EVP_MD_CTX_new();
-	if (tbs != NULL && pkey != NULL && mctx != NULL &&
-	    EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
-		memcpy(tbs, attrs, (size_t)attrs_total);
-		tbs[0] = 0x31;
-		ok = EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL,
-			pkey) == 1 &&
-			EVP_DigestVerify(mctx, sig, (size_t)sig_len, tbs,
-				(size_t)attrs_total) == 1;
-	}
-	EVP_MD_CTX_free(mctx);
-	free(tbs);
+		return NULL;
+	ok = attrs_signature_ok(attrs, attrs_total, sig, sig_len,
+		signer->cert, rsa_pss);
 	ERR_clear_error();
-	return ok;
+	return ok ? signer : NULL;
 }

@@ -104,6 +104,7 @@ typedef struct custos__custody_rec {
 	char ans_hash[HEX_SHA256];
 	char recorded_at[CUSTOS__RFC3339_MAX];
 	char *problem;              /* format or signature problem */
+	json_t *json;               /* the parsed line, if keep_json */
 } custos__custody_rec;
 
 /* The whole log in memory, split into lines. */
@@ -114,6 +115,7 @@ typedef struct custos__custody_loaded {
 	custos_merkle_hash *leaves;
 	uint64_t n;
 	uint64_t torn;              /* bytes after the last LF */
+	int keep_json;              /* parsing keeps each record's JSON */
 } custos__custody_loaded;
 
 /* Read log.jsonl under a shared lock and split it (no parsing yet). */
@@ -134,6 +136,9 @@ typedef struct custos__custody_chain_entry {
 typedef struct custos__custody_cert_set {
 	unsigned char hash[32];
 	STACK_OF(X509) *certs;
+	/* What the fast check needs of each (cms_fast.c); NULL: not
+	 * available, every signature by the set goes to OpenSSL. */
+	struct custos__cms_cert_facts *facts;
 } custos__custody_cert_set;
 
 /* Shared by the threads that check the records. */
@@ -151,6 +156,9 @@ typedef struct custos__custody_sig_ctx {
 	int check_sigs;
 } custos__custody_sig_ctx;
 
+/* Release the facts of a cert set's n certificates. */
+void custos__custody_cert_set_facts_free(struct custos__cms_cert_facts *f,
+		int n);
 /* Check record i's signature file; a problem goes to its rec. */
 void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i);
 

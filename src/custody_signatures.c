@@ -48,24 +48,52 @@ static char *chain_problem(X509_STORE *store, X509 *signer,
 	return msg;
 }
 
+/* What the fast check needs of each certificate of certs; NULL when
+ * some certificate cannot be read so. */
+static custos__cms_cert_facts *facts_of(STACK_OF(X509) *certs)
+{
+	int n = sk_X509_num(certs);
+	custos__cms_cert_facts *f = n > 0 ? calloc((size_t)n, sizeof(*f))
+					  : NULL;
+
+	for (int k = 0; f != NULL && k < n; k++)
+		if (!custos__cms_cert_facts_init(&f[k], sk_X509_value(certs,
+				k), certs)) {
+			custos__custody_cert_set_facts_free(f, k);
+			f = NULL;
+		}
+	return f;
+}
+
+void custos__custody_cert_set_facts_free(custos__cms_cert_facts *f,
+		int n)
+{
+	for (int k = 0; f != NULL && k < n; k++)
+		custos__cms_cert_facts_free(&f[k]);
+	free(f);
+}
+
 /* The decoded certificates for these bytes (borrowed from the cache). */
-static STACK_OF(X509) *cert_set_get(custos__custody_sig_ctx *c,
-		const unsigned char *cs, long cs_len)
+static const custos__custody_cert_set *cert_set_get(
+		custos__custody_sig_ctx *c, const unsigned char *cs,
+		long cs_len)
 {
 	unsigned char h[32];
 	STACK_OF(X509) *certs = NULL;
+	const custos__custody_cert_set *set = NULL;
+	custos__cms_cert_facts *facts;
 	const unsigned char *p = cs, *end = cs + cs_len;
 
 	custos__custody_sha256(h, cs, (size_t)cs_len);
 	pthread_mutex_lock(&c->mu);
 	for (size_t k = 0; k < c->set_count; k++)
 		if (memcmp(c->sets[k].hash, h, 32) == 0) {
-			certs = c->sets[k].certs;
+			set = &c->sets[k];
 			break;
 		}
 	pthread_mutex_unlock(&c->mu);
-	if (certs != NULL)
-		return certs;
+	if (set != NULL)
+		return set;
 	certs = sk_X509_new_null();
 	while (certs != NULL && p < end) {
 		X509 *x = d2i_X509(NULL, &p, (long)(end - p));
@@ -80,17 +108,23 @@ static STACK_OF(X509) *cert_set_get(custos__custody_sig_ctx *c,
 			return NULL;
 		}
 	}
+	if (certs == NULL)
+		return NULL;
+	facts = facts_of(certs);
 	pthread_mutex_lock(&c->mu);
-	if (certs != NULL && c->set_count < CHAIN_CACHE) {
+	if (c->set_count < CHAIN_CACHE) {
 		memcpy(c->sets[c->set_count].hash, h, 32);
 		c->sets[c->set_count].certs = certs;
+		c->sets[c->set_count].facts = facts;
+		set = &c->sets[c->set_count];
 		c->set_count++;
 	} else {
+		custos__custody_cert_set_facts_free(facts,
+			sk_X509_num(certs));
 		sk_X509_pop_free(certs, X509_free);
-		certs = NULL;
 	}
 	pthread_mutex_unlock(&c->mu);
-	return certs;
+	return set;
 }
 
 void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
@@ -122,19 +156,26 @@ void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
 		const unsigned char *cs = NULL;
 		long bare_len = 0, cs_len = 0;
 		custos__cms_signer_parts sd;
+		const custos__custody_cert_set *set = NULL;
+		const custos__cms_cert_facts *fast = NULL;
 
 		memset(&sd, 0, sizeof(sd));
 		if (custos__cms_split_certs(data, (long)len, &bare,
 				&bare_len, &cs, &cs_len, &sd) &&
-		    (shared = cert_set_get(c, cs, cs_len)) != NULL &&
-		    sk_X509_num(shared) == 1 &&
-		    custos__cms_fast_verify(&sd, sk_X509_value(shared, 0),
-			    r->line, r->len)) {
+		    (set = cert_set_get(c, cs, cs_len)) != NULL &&
+		    set->facts != NULL)
+			fast = custos__cms_fast_verify(&sd, set->facts,
+				(size_t)sk_X509_num(set->certs), r->line,
+				r->len);
+		if (fast != NULL) {
 			free(bare);
-			signer = sk_X509_value(shared, 0);
+			shared = set->certs;
+			signer = fast->cert;
+			memcpy(md, fast->sha256, sizeof(md));
 			goto have_signer;
 		}
-		if (shared != NULL) {
+		if (set != NULL) {
+			shared = set->certs;
 			p = bare;
 			cms = d2i_CMS_ContentInfo(NULL, &p, bare_len);
 			if (cms != NULL && p != bare + bare_len) {
@@ -169,13 +210,13 @@ void custos__custody_check_sig(custos__custody_sig_ctx *c, uint64_t i)
 	}
 	signers = CMS_get0_signers(cms);
 	signer = sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : NULL;
-have_signer:
 	if (signer == NULL || X509_digest(signer, EVP_sha256(), md, &mdlen)
 			!= 1) {
 		custos__rec_fail(r, "record %" PRIu64 ": %s must have exactly "
 			"one signer", i, rel);
 		goto done;
 	}
+have_signer:
 	custos__custody_hex(fp, md);
 	if (strcmp(fp, r->cert) != 0) {
 		char *subj = custos__name_text(X509_get_subject_name(signer));

@@ -638,8 +638,10 @@ custos_status custos_custody_recover(int *recovered, const char *dir,
 
 void custos__custody_loaded_free(custos__custody_loaded *L)
 {
-	for (uint64_t i = 0; L->recs != NULL && i < L->n; i++)
+	for (uint64_t i = 0; L->recs != NULL && i < L->n; i++) {
 		free(L->recs[i].problem);
+		json_decref(L->recs[i].json);
+	}
 	free(L->recs);
 	free(L->leaves);
 	free(L->buf);

@@ -4,8 +4,9 @@
  * (signatures in custody_signatures.c), the hash chain and its order, the
  * log key and pinned CAs, transfers (every "received" answering a
  * "released"), orphaned signature files, and the verification object the
- * caller reads.  Also the lighter check that checkpoints and proofs start
- * from (custos__custody_load_checked).
+ * caller reads, with the parsed records for a caller that reads them next
+ * (custos__custody_verify_keep).  Also the lighter check that checkpoints
+ * and proofs start from (custos__custody_load_checked).
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "cert_private.h"
+#include "custody_kept_private.h"
 #include "custody_private.h"
 #include "custos/note.h"
 #include "error_private.h"
@@ -135,7 +137,10 @@ static void parse_rec(custos__custody_loaded *L, uint64_t i)
 		copy_str(r->ans_hash, sizeof(r->ans_hash),
 			json_object_get(ans, "sha256"));
 	}
-	json_decref(j);
+	if (L->keep_json)
+		r->json = j;
+	else
+		json_decref(j);
 }
 
 typedef struct worker {
@@ -431,8 +436,51 @@ static void orphan_notes(custos_custody_verification *v, const char *dir,
 	free(sdir);
 }
 
+/* The verified records handed over (see custody_kept_private.h). */
+static custos_status keep_records(custos__custody_kept **kept, size_t *count,
+		custos__custody_loaded *L, custos_error *err)
+{
+	custos__custody_kept *k = calloc(L->n ? L->n : 1, sizeof(*k));
+
+	if (k == NULL)
+		return custos__error_set(err, CUSTOS_ENOMEM, "out of memory");
+	for (uint64_t i = 0; i < L->n; i++) {
+		k[i].json = L->recs[i].json;
+		L->recs[i].json = NULL;
+		memcpy(k[i].sha256, L->recs[i].hash, sizeof(k[i].sha256));
+	}
+	*kept = k;
+	*count = L->n;
+	return CUSTOS_OK;
+}
+
+static custos_status verify_dir(custos_custody_verification **out,
+		const char *dir, const custos_custody_verify_options *opts,
+		custos__custody_kept **kept, size_t *kept_count,
+		custos_error *err);
+
 custos_status custos_custody_verify(custos_custody_verification **out,
 		const char *dir, const custos_custody_verify_options *opts,
+		custos_error *err)
+{
+	return verify_dir(out, dir, opts, NULL, NULL, err);
+}
+
+custos_status custos__custody_verify_keep(custos_custody_verification **out,
+		const char *dir, const custos_custody_verify_options *opts,
+		custos__custody_kept **kept, size_t *count, custos_error *err)
+{
+	if (kept == NULL || count == NULL)
+		return custos__error_set(err, CUSTOS_EINVAL,
+			"custos__custody_verify_keep: NULL argument");
+	*kept = NULL;
+	*count = 0;
+	return verify_dir(out, dir, opts, kept, count, err);
+}
+
+static custos_status verify_dir(custos_custody_verification **out,
+		const char *dir, const custos_custody_verify_options *opts,
+		custos__custody_kept **kept, size_t *kept_count,
 		custos_error *err)
 {
 	custos_custody_verify_options defaults;
@@ -462,6 +510,7 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 			"unknown verify options version");
 	if ((st = custos__custody_load_lines(&L, dir, err)) != CUSTOS_OK)
 		return st;
+	L.keep_json = kept != NULL;
 	v = calloc(1, sizeof(*v));
 	c = calloc(1, sizeof(*c));
 	if (v == NULL || c == NULL ||
@@ -565,6 +614,9 @@ custos_status custos_custody_verify(custos_custody_verification **out,
 	if (st != CUSTOS_OK)
 		custos__error_set(err, st, "%s", v->problems[0] != NULL
 			? v->problems[0] : "the custody log does not verify");
+	else if (kept != NULL &&
+		 (st = keep_records(kept, kept_count, &L, err)) != CUSTOS_OK)
+		goto fail;
 	*out = v;
 	v = NULL;
 fail:
@@ -576,8 +628,11 @@ fail:
 	if (c != NULL) {
 		for (size_t i = 0; i < c->cached; i++)
 			free(c->cache[i].problem);
-		for (size_t i = 0; i < c->set_count; i++)
+		for (size_t i = 0; i < c->set_count; i++) {
+			custos__custody_cert_set_facts_free(c->sets[i].facts,
+				sk_X509_num(c->sets[i].certs));
 			sk_X509_pop_free(c->sets[i].certs, X509_free);
+		}
 		X509_STORE_free(c->store);
 		free(c);
 	}

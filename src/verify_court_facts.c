@@ -22,6 +22,19 @@ static void copy_keys(json_t *to, json_t *from, const char *const *keys)
 	}
 }
 
+/* The same, sharing the values (a reference each) instead of copying:
+ * for the custody records, which nothing changes once parsed, and which
+ * 100,000 of would take a second to copy and another to free. */
+static void share_keys(json_t *to, json_t *from, const char *const *keys)
+{
+	for (size_t i = 0; keys[i] != NULL; i++) {
+		json_t *v = json_object_get(from, keys[i]);
+
+		if (v != NULL && !json_is_null(v))
+			json_object_set(to, keys[i], v);
+	}
+}
+
 void custos__verify_report_court_facts(json_t *facts, json_t *report)
 {
 	static const char *const case_keys[] = {"examiner", "description",
@@ -76,7 +89,7 @@ void custos__verify_history_add(json_t *item_facts,
 	if ((e = json_object()) == NULL)
 		return;
 	json_object_set_new(e, "seq", json_integer((json_int_t)rec->seq));
-	copy_keys(e, rec->json, keys);
+	share_keys(e, rec->json, keys);
 	json_object_set_new(e, "line_sha256", json_string(rec->sha256));
 	json_array_append_new(history, e);
 }

@@ -224,10 +224,13 @@ custos_status custos_verify_case_to_text_lang(char **out,
 			const char *word = custos__court_outcome(lang,
 				c->outcome, c->required);
 
+			char *local = custos__verify_detail_text(c, lang);
+
 			putf(&b, "%-12s %-22s ", word, c->id);
 			put_safe(&b, c->subject);
 			put(&b, ": ", 2);
-			put_safe(&b, c->detail);
+			put_safe(&b, local != NULL ? local : c->detail);
+			free(local);
 			if (c->outcome == CUSTOS_CHECK_FAILED &&
 			    (c->expected != NULL || c->observed != NULL)) {
 				put_s(&b, T(" (expected "));
@@ -244,7 +247,7 @@ custos_status custos_verify_case_to_text_lang(char **out,
 		json_t *q;
 
 		if (!quiet) {
-			put(&b, "profile: ", 9);
+			put_s(&b, T("profile: "));
 			put_safe(&b, fact(r->profile, "name"));
 			put(&b, "\n", 1);
 			json_array_foreach(json_object_get(r->profile,
@@ -252,8 +255,8 @@ custos_status custos_verify_case_to_text_lang(char **out,
 				const char *res = fact(q, "result");
 
 				putf(&b, "%-14s %-22s ", strcmp(res, "met") == 0 ?
-					"met" : strcmp(res, "not-met") == 0 ?
-					"NOT MET" : "not applicable",
+					T("met") : strcmp(res, "not-met") == 0 ?
+					T("NOT MET") : T("not applicable"),
 					fact(q, "id"));
 				put_safe(&b, fact(q, "subject"));
 				put(&b, ": ", 2);
@@ -261,13 +264,19 @@ custos_status custos_verify_case_to_text_lang(char **out,
 				put(&b, "\n", 1);
 			}
 		}
-		put(&b, r->profile_met ? "PROFILE MET: " : "PROFILE NOT MET: ",
-			r->profile_met ? 13 : 17);
+		put_s(&b, r->profile_met ? T("PROFILE MET: ")
+					 : T("PROFILE NOT MET: "));
 		put_safe(&b, fact(r->profile, "name"));
 		put(&b, "\n", 1);
 	}
 	putf(&b, "%s: ", custos__court_verdict(lang, r->verdict));
-	put_safe(&b, r->reason);
+	{
+		char *reason = lang != NULL ? custos__verify_reason_text(r,
+			lang) : NULL;
+
+		put_safe(&b, reason != NULL ? reason : r->reason);
+		free(reason);
+	}
 	put(&b, "\n", 1);
 	if (b.oom) {
 		free(b.data);

@@ -11,11 +11,13 @@
 #ifndef CUSTOS_VERIFY_PRIVATE_H
 #define CUSTOS_VERIFY_PRIVATE_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "custos/custos.h"
+#include "custos/lang.h"
 #include "custos/verify.h"
 
 /* Hard limits: targets of each kind (a case of 1,000 items is 2,000 reports
@@ -31,6 +33,11 @@ struct custos_verify_check {
 	char *detail;
 	char *expected;
 	char *observed;
+	/* The detail's template and its arguments as printed, for another
+	 * language (verify_detail_lang.c); fmt NULL: English only. */
+	const char *fmt;
+	char **args;
+	size_t nargs;
 };
 
 struct custos_verify_case {
@@ -119,6 +126,18 @@ typedef struct verify_found {
 custos_status custos__verify_case_new(custos_verify_case **out);
 /* Add a check; detail is printf-formatted.  expected/observed may be NULL.
  * Out of memory is remembered on r (r->oom). */
+/* verify_detail_lang.c: keep c's detail template fmt and its arguments
+ * (from ap, which is not used up); free them; the detail in lang (caller
+ * frees) or NULL when only the English is there; the verdict's reason in
+ * lang (caller frees; NULL on ENOMEM). */
+void custos__verify_detail_keep(custos_verify_check *c, const char *fmt,
+		va_list ap);
+void custos__verify_detail_free(custos_verify_check *c);
+char *custos__verify_detail_text(const custos_verify_check *c,
+		const custos_lang *lang);
+char *custos__verify_reason_text(const custos_verify_case *r,
+		const custos_lang *lang);
+
 void custos__verify_add(custos_verify_case *r, const char *id,
 		const char *subject, custos_verify_outcome outcome,
 		int required, const char *expected, const char *observed,

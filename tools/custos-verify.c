@@ -25,41 +25,43 @@ enum {
 
 static const cli_option options[] = {
 	{{"trust", required_argument, NULL, OPT_TRUST}, "CA.pem",
-	 "trusted CA certificates for every signature (repeatable)"},
+	 N_("trusted CA certificates for every signature (repeatable)")},
 	{{"identity", required_argument, NULL, 'i'}, "FILE",
-	 "age identity file to decrypt bundles with (repeatable)"},
+	 N_("age identity file to decrypt bundles with (repeatable)")},
 	{{"log", required_argument, NULL, OPT_LOG}, "DIR",
-	 "a custody log to use besides those found (repeatable)"},
+	 N_("a custody log to use besides those found (repeatable)")},
 	{{"max-gap", required_argument, NULL, OPT_MAX_GAP}, "DURATION",
-	 "longest allowed time between two custody records of an item "
-	 "(90, 45s, 30m, 12h, 7d)"},
+	 N_("longest allowed time between two custody records of an item "
+	 "(90, 45s, 30m, 12h, 7d)")},
 	{{"profile", required_argument, NULL, OPT_PROFILE}, "FILE",
-	 "judge the case against an admissibility profile (custos-profile(5))"},
+	 N_("judge the case against an admissibility profile "
+	 "(custos-profile(5))")},
 	{{"json", no_argument, NULL, OPT_JSON}, NULL,
-	 "print the result as JSON (schema in custos-verify(1))"},
+	 N_("print the result as JSON (schema in custos-verify(1))")},
 	{{"progress", optional_argument, NULL, OPT_PROGRESS}, "MODE",
-	 "progress on stderr while media is hashed: auto, tty, json, none"},
+	 N_("progress on stderr while media is hashed: auto, tty, json, "
+	 "none")},
 	{{"workers", required_argument, NULL, OPT_WORKERS}, "N",
-	 "E01 inflate threads (default: one per core)"},
+	 N_("E01 inflate threads (default: one per core)")},
 	{{"html", required_argument, NULL, OPT_HTML}, "OUT.html",
-	 "also write the report for a court as one HTML file"},
+	 N_("also write the report for a court as one HTML file")},
 	{{"pdf", required_argument, NULL, OPT_PDF}, "OUT.pdf",
-	 "also print that report to PDF (needs a headless Chromium)"},
+	 N_("also print that report to PDF (needs a headless Chromium)")},
 	{{"lang", required_argument, NULL, OPT_LANG}, "LANG",
-	 "language of the text and the report: en (default), fr, ar"},
+	 N_("language of the text and the report: en (default), fr, ar")},
 	{{"case-uco", required_argument, NULL, OPT_CASE_UCO}, "OUT.jsonld",
-	 "also export the case as CASE/UCO 1.4 JSON-LD (new file)"},
+	 N_("also export the case as CASE/UCO 1.4 JSON-LD (new file)")},
 	{{"blockmap-only", no_argument, NULL, OPT_BLOCKMAP_ONLY}, NULL,
-	 "with a signed block map, check its blocks only (no MD5, SHA-1 or "
-	 "SHA-256 of the whole media)"},
+	 N_("with a signed block map, check its blocks only (no MD5, SHA-1 "
+	 "or SHA-256 of the whole media)")},
 	{{"quiet", no_argument, NULL, 'q'}, NULL,
-	 "only the verdict line, no progress"},
-	{{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
-	{{"version", no_argument, NULL, 'V'}, NULL, "show versions"},
+	 N_("only the verdict line, no progress")},
+	{{"help", no_argument, NULL, 'h'}, NULL, N_("show this help")},
+	{{"version", no_argument, NULL, 'V'}, NULL, N_("show versions")},
 };
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
 
-static const char epilogue[] =
+static const char epilogue[] = N_(
 	"TARGET is an acquisition report (BASE.report.json), an image (E01,\n"
 	"raw, split raw), a custody log folder, a bundle (transfer manifest,\n"
 	"bag folder or bag tar), a receipt, a disclosure package\n"
@@ -87,7 +89,7 @@ static const char epilogue[] =
 	"FAILED, INCOMPLETE or a profile not met; 2 usage error (also a bad\n"
 	"profile, a target that is a FIFO, device or unknown file, an unknown\n"
 	"language); 3 failure (a missing target, I/O, interrupted, an\n"
-	"existing --html or --pdf file, no catalogue, no Chromium).\n";
+	"existing --html or --pdf file, no catalogue, no Chromium).\n");
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -106,6 +108,28 @@ static void on_signal(int sig)
 }
 
 #define usage_error(...) cli_usage_error(TOOL, __VA_ARGS__)
+
+/* The language --help is asked in: the --lang given anywhere on the
+ * line (--lang LANG or --lang=LANG), if its catalogue opens; else NULL,
+ * English. */
+static custos_lang *help_lang(int argc, char **argv)
+{
+	custos_lang *l = NULL;
+	const char *code = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strncmp(argv[i], "--lang=", 7) == 0)
+			code = argv[i] + 7;
+		else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+			code = argv[++i];
+	}
+	if (code != NULL && custos_lang_open(&l, code,
+			getenv("CUSTOS_LOCALEDIR"), NULL) != CUSTOS_OK)
+		l = NULL;
+	return l;
+}
 
 /* Write the court report (HTML, PDF or both); 0 or an exit status. */
 static int write_court_report(const custos_verify_case *res,
@@ -236,13 +260,18 @@ int main(int argc, char **argv)
 		case OPT_CASE_UCO: case_uco = optarg; break;
 		case OPT_BLOCKMAP_ONLY: opts.blockmap_only = 1; break;
 		case 'q': quiet = 1; break;
-		case 'h':
-			cli_print_help(stdout, TOOL " [OPTIONS] TARGET...",
-				"Verify a case and give one verdict: VERIFIED, "
-				"FAILED or INCOMPLETE.", options, OPTION_COUNT,
-				epilogue);
+		case 'h': {
+			custos_lang *hl = help_lang(argc, argv);
+
+			cli_print_help_lang(stdout, hl,
+				TOOL " [OPTIONS] TARGET...",
+				N_("Verify a case and give one verdict: "
+				"VERIFIED, FAILED or INCOMPLETE."), options,
+				OPTION_COUNT, epilogue);
+			custos_lang_free(hl);
 			rc = CLI_EXIT_OK;
 			goto out;
+		}
 		case 'V':
 			cli_print_version(TOOL);
 			rc = CLI_EXIT_OK;

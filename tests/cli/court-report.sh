@@ -97,6 +97,11 @@ for l in en fr ar; do
 	expect "$l: the verdict in the header" grep -q "<span class=\"word\">${VERDICT[$l]}</span>" "report-$l.html"
 	expect "$l: the item's SHA-256 is shown" grep -q "$SHA256" "report-$l.html"
 	expect "$l: a timeline drawn as SVG" grep -q '<svg class="timeline"' "report-$l.html"
+	expect "$l: one timeline per item (a figure of page-sized parts)" test \
+		"$(grep -o '<figure class="timeline">' "report-$l.html" | wc -l)" = \
+		"$(grep -o '<section class="item"' "report-$l.html" | wc -l)"
+	expect "$l: a small case is not compact" \
+		sh -c "! grep -q 'records compact' report-$l.html"
 	expect "$l: the appendix names the image file and its hash" \
 		grep -q "sha256sum sample.E01" "report-$l.html"
 done
@@ -115,6 +120,99 @@ expect "fr: the verdict line in French" sh -c "tail -1 out.txt | grep -q '^VÉRI
 expect "fr: outcomes in French" grep -q '^réussi ' out.txt
 expect_status 0 "ar: -q text output" -- "$V" -q --lang ar "${TRUST[@]}" case
 expect "ar: the verdict line in Arabic" grep -q '^تم التحقق: ' out.txt
+# No English left for what the catalogue translates: every fixed piece of
+# a translated template (the text between its conversions, 12 bytes or
+# more, that the translation does not itself carry) must be absent from
+# the French and Arabic text output, check details and reason included,
+# and from --help.  (Untranslated templates stay English by design.)
+leftover_english() { # CATALOGUE.po OUTPUT
+	$PY - "$1" "$2" <<'EOF'
+import re, sys
+def entries(path):
+    e, cur, field, fuzzy = [], None, None, False
+    for line in open(path, encoding='utf-8'):
+        line = line.rstrip('\n')
+        if line.startswith('msgid '):
+            cur = {'msgid': eval(line[6:]), 'msgstr': '', 'fuzzy': fuzzy}
+            field = 'msgid'
+        elif line.startswith('msgstr ') and cur is not None:
+            cur['msgstr'] = eval(line[7:])
+            field = 'msgstr'
+        elif line.startswith('"') and cur is not None:
+            cur[field] += eval(line)
+        elif not line.strip() and cur is not None:
+            e.append(cur)
+            cur = None
+        fuzzy = line.startswith('#,') and 'fuzzy' in line
+    if cur is not None:
+        e.append(cur)
+    return e
+out = open(sys.argv[2], encoding='utf-8').read()
+bad = []
+for x in entries(sys.argv[1]):
+    if not x['msgid'] or not x['msgstr'] or x['fuzzy']:
+        continue
+    conv = r'%[-+ #0-9.]*(?:hh|ll|[hlzjt])?[sdiuxXc%]'
+    for piece in re.split(conv, x['msgid']):
+        for line in piece.split('\n'):
+            line = line.strip()
+            if len(line) >= 12 and line not in x['msgstr'] and line in out:
+                bad.append(line)
+if bad:
+    print('English left:', bad[:5])
+    sys.exit(1)
+EOF
+}
+expect_status 0 "en: text output, every check" -- "$V" "${TRUST[@]}" case
+cp out.txt text-en.txt
+if leftover_english "$SOURCE_ROOT/po/fr.po" text-en.txt >/dev/null; then
+	fail "the leftover check finds nothing in the English text"
+else
+	pass "the leftover check can fail: it finds English in the English text"
+fi
+for l in fr ar; do
+	expect_status 0 "$l: text output, every check" -- "$V" --lang "$l" "${TRUST[@]}" case
+	cp out.txt "text-$l.txt"
+	expect "$l: no English left in the text output" \
+		leftover_english "$SOURCE_ROOT/po/$l.po" "text-$l.txt"
+	expect_status 0 "$l: --help" -- "$V" --help --lang "$l"
+	cp out.txt "help-$l.txt"
+	expect "$l: no English left in --help" \
+		leftover_english "$SOURCE_ROOT/po/$l.po" "help-$l.txt"
+done
+expect "fr: a check detail in French" grep -q "la chaîne d'empreintes" text-fr.txt
+expect "ar: a check detail in Arabic" grep -q "سلسلة البصمات" text-ar.txt
+expect "fr: the reason in French" grep -q "contrôles requis sont réussis" text-fr.txt
+expect "fr: --help in French" grep -q "^Usage : " help-fr.txt
+# A hostile catalogue cannot make a detail read memory or write: a
+# template naming an argument that is not there, or %n, gives the English.
+mkdir -p hostile-locale/xx/LC_MESSAGES
+cat >hostile.po <<'EOF'
+msgid ""
+msgstr "Content-Type: text/plain; charset=UTF-8\n"
+
+msgid "CAdES signature over the report's bytes by %s"
+msgstr "%2$s %n %s%s%s%s%s%s"
+
+msgid "%zu required checks passed"
+msgstr "%3$s %s %s"
+
+msgid "hash chain, every record's signature, the Merkle tree and the checkpoints verify"
+msgstr "HOSTILE-OK %s%s%s%n"
+EOF
+if command -v msgfmt >/dev/null 2>&1 &&
+   msgfmt -o hostile-locale/xx/LC_MESSAGES/custos.mo hostile.po 2>/dev/null; then
+	CUSTOS_LOCALEDIR=$WORK/hostile-locale expect_status 0 \
+		"hostile catalogue: the run still works" -- "$V" --lang xx "${TRUST[@]}" case
+	expect "hostile catalogue: the English detail instead" \
+		grep -q "CAdES signature over the report's bytes by" out.txt
+	expect "hostile catalogue: the English reason instead" \
+		grep -q "required checks passed" out.txt
+	expect "hostile catalogue: a template with more conversions than values is not used" \
+		sh -c "! grep -q HOSTILE-OK out.txt"
+else
+	echo "SKIP: no msgfmt for the hostile catalogue"
+fi
 expect_status 0 "en: text output is unchanged without --lang" -- "$V" -q "${TRUST[@]}" case
 expect "en: VERIFIED line" grep -q '^VERIFIED: ' out.txt
 expect_status 3 "--lang with no catalogue" -- "$V" -q --lang de "${TRUST[@]}" case

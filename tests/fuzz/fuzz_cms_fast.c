@@ -5,10 +5,11 @@
  *
  * Input: a 2-byte big-endian length L, L bytes of content (a record line),
  * then the DER of a detached CMS signature (a sig/N.p7s).  The fast path
- * is run as custody_signatures.c runs it (split the certificates off, one
- * certificate, custos__cms_fast_verify); if it says "verified", the whole
- * DER must pass CMS_verify(CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) with
- * exactly one signer, that certificate; anything else aborts.  cms_fast.c
+ * is run as custody_signatures.c runs it (split the certificates off,
+ * decode them and their facts, custos__cms_fast_verify); if it names a
+ * signer, the whole DER must pass CMS_verify(CMS_BINARY |
+ * CMS_NO_SIGNER_CERT_VERIFY) with exactly one signer, that certificate;
+ * anything else aborts.  cms_fast.c
  * is compiled into the target (its symbols are private to libcustos).
  * Build with clang -fsanitize=fuzzer,address for libFuzzer (see README.md
  * here); replay.c runs the seed corpus in meson test.
@@ -25,17 +26,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The certificates' DER (cs) as one X509, or NULL if not exactly one. */
-static X509 *only_cert(const unsigned char *cs, long cs_len)
+/* The certificates' DER (cs) decoded, or NULL if some is not one. */
+static STACK_OF(X509) *certs_of(const unsigned char *cs, long cs_len)
 {
-	const unsigned char *p = cs;
-	X509 *x = d2i_X509(NULL, &p, cs_len);
+	const unsigned char *p = cs, *end = cs + cs_len;
+	STACK_OF(X509) *certs = sk_X509_new_null();
 
-	if (x != NULL && p != cs + cs_len) {
-		X509_free(x);
-		x = NULL;
+	while (certs != NULL && p < end) {
+		X509 *x = d2i_X509(NULL, &p, (long)(end - p));
+
+		if (x == NULL || !sk_X509_push(certs, x)) {
+			X509_free(x);
+			sk_X509_pop_free(certs, X509_free);
+			return NULL;
+		}
 	}
-	return x;
+	return certs;
 }
 
 /* 1 when OpenSSL's CMS_verify accepts der over content, signed by cert. */
@@ -69,7 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const unsigned char *cs = NULL, *der;
 	long bare_len = 0, cs_len = 0, der_len;
 	size_t clen;
-	X509 *cert;
+	STACK_OF(X509) *certs;
+	custos__cms_cert_facts *facts;
+	const custos__cms_cert_facts *signer = NULL;
+	int n, made;
 
 	if (size < 2 || size > (1u << 20))
 		return 0;
@@ -86,12 +95,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bare == NULL || bare_len <= 0 || bare_len > der_len ||
 	    cs < der || cs + cs_len > der + der_len)
 		abort();
-	cert = only_cert(cs, cs_len);
-	if (cert != NULL &&
-	    custos__cms_fast_verify(&sd, cert, (const char *)data + 2, clen) &&
-	    !openssl_accepts(der, der_len, data + 2, clen, cert))
+	certs = certs_of(cs, cs_len);
+	n = sk_X509_num(certs);
+	facts = n > 0 ? calloc((size_t)n, sizeof(*facts)) : NULL;
+	for (made = 0; facts != NULL && made < n; made++)
+		if (!custos__cms_cert_facts_init(&facts[made],
+				sk_X509_value(certs, made), certs))
+			break;
+	if (facts != NULL && made == n &&
+	    (signer = custos__cms_fast_verify(&sd, facts, (size_t)n,
+		    (const char *)data + 2, clen)) != NULL &&
+	    !openssl_accepts(der, der_len, data + 2, clen, signer->cert))
 		abort(); /* the fast path accepted what OpenSSL refuses */
-	X509_free(cert);
+	for (int k = 0; facts != NULL && k < made; k++)
+		custos__cms_cert_facts_free(&facts[k]);
+	free(facts);
+	sk_X509_pop_free(certs, X509_free);
 	free(bare);
 	ERR_clear_error();
 	return 0;

@@ -9,7 +9,17 @@
 void cli_print_help(FILE *out, const char *usage, const char *summary,
 		const cli_option *options, size_t count, const char *epilogue)
 {
-	fprintf(out, "Usage: %s\n%s\n\nOptions:\n", usage, summary);
+	cli_print_help_lang(out, NULL, usage, summary, options, count,
+		epilogue);
+}
+
+void cli_print_help_lang(FILE *out, const custos_lang *lang,
+		const char *usage, const char *summary,
+		const cli_option *options, size_t count, const char *epilogue)
+{
+	fprintf(out, "%s %s\n%s\n\n%s\n", custos_lang_text(lang, "Usage:"),
+		usage, custos_lang_text(lang, summary),
+		custos_lang_text(lang, "Options:"));
 	for (size_t i = 0; i < count; i++) {
 		const cli_option *o = &options[i];
 		char left[64];
@@ -25,10 +35,11 @@ void cli_print_help(FILE *out, const char *usage, const char *summary,
 				o->opt.has_arg == optional_argument ? "[=%s]"
 								    : " %s",
 				o->arg_name);
-		fprintf(out, "  %-28s %s\n", left, o->help);
+		fprintf(out, "  %-28s %s\n", left, custos_lang_text(lang,
+			o->help));
 	}
 	if (epilogue != NULL)
-		fprintf(out, "\n%s", epilogue);
+		fprintf(out, "\n%s", custos_lang_text(lang, epilogue));
 }
 
 int cli_getopt_tables(const cli_option *options, size_t count,

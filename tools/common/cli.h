@@ -7,6 +7,11 @@
 #include <stdio.h>
 
 #include "custos/custos.h"
+#include "custos/lang.h"
+
+/* Marks a string for the catalogues (po/) where it is not translated
+ * yet: an option's help in a table. */
+#define N_(s) s
 
 /* Exit statuses shared by every tool (see custos-acquire(1)). */
 enum {
@@ -25,6 +30,11 @@ typedef struct cli_option {
 
 /* Print "usage" and the option table, generated from one table. */
 void cli_print_help(FILE *out, const char *usage, const char *summary,
+		const cli_option *options, size_t count, const char *epilogue);
+/* The same in a language (NULL: English): the fixed words, summary,
+ * help texts and epilogue through its catalogue. */
+void cli_print_help_lang(FILE *out, const custos_lang *lang,
+		const char *usage, const char *summary,
 		const cli_option *options, size_t count, const char *epilogue);
 
 /* Build getopt_long's inputs from the table; caller frees *longopts. */
