@@ -366,7 +366,9 @@ out:
 	custos_lang_free(lang);
 	OPENSSL_cleanse(idbuf, sizeof(idbuf));
 	free(text);
-	custos_verify_case_free(res);
+	/* The case's result is freed by the system at exit (cli.h). */
+	if (CLI_FREE_AT_EXIT)
+		custos_verify_case_free(res);
 	free(longopts);
 	return rc;
 }

@@ -78,4 +78,22 @@ int cli_dispatch(const char *tool, int argc, char **argv,
 /* Map a library status to the tool's exit status. */
 int cli_exit_status(custos_status st);
 
+/*
+ * CLI_FREE_AT_EXIT: 1 when a tool must free everything before it exits.
+ * A tool that holds a very large result (a custody log of 100,000 records)
+ * may leave it to the system at exit, which takes it back at once, where
+ * free() would walk every object; under AddressSanitizer everything is
+ * freed, so that its leak checker can still prove nothing is lost.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CLI_FREE_AT_EXIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CLI_FREE_AT_EXIT 1
+#endif
+#endif
+#ifndef CLI_FREE_AT_EXIT
+#define CLI_FREE_AT_EXIT 0
+#endif
+
 #endif
