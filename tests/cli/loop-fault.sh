@@ -424,6 +424,8 @@ flip_during_run() {
 	mkdir -p "$WORK/$name"
 	BASE=$WORK/$name/img
 	REPORT=$BASE.report.json
+	# LeakSanitizer cannot run under ptrace: an ASan build would exit 1.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	timeout "$ACQ_TIMEOUT" strace -f -o /dev/null -P "$dev" -e trace=pread64 \
 		-e inject=pread64:delay_enter=300000 "$CUSTOS_ACQUIRE" "$@" \
 		-o "$BASE" "$dev" >"$WORK/$name/out" 2>"$WORK/$name/err" </dev/null &
