@@ -270,22 +270,9 @@ static custos_status segment_done(void *ctx, unsigned int segments,
 	custos_status st = CUSTOS_OK;
 
 	pthread_mutex_lock(&r->snap_mutex);
-	while (r->snap_seq[k] != seq + 1) {
-		struct timespec until;
-
-		if (custos__pipeline_failed(r->pipeline)) {
-			st = custos__error_set(err, CUSTOS_ECANCELED,
-				"stopped: another stage failed");
-			break;
-		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&r->snap_cond, &r->snap_mutex, &until);
-	}
+	while (st == CUSTOS_OK && r->snap_seq[k] != seq + 1)
+		st = custos__pipeline_timedwait(r->pipeline, &r->snap_cond,
+			&r->snap_mutex, err);
 	if (st == CUSTOS_OK)
 		st = custos_digest_dup(&d, r->snaps[k], err);
 	pthread_mutex_unlock(&r->snap_mutex);

@@ -554,22 +554,9 @@ static custos_status wait_compressed(custos__ewf_writer *w, slot_out *slot,
 	custos_status st = CUSTOS_OK;
 
 	pthread_mutex_lock(&w->mutex);
-	while (slot->ready != seq + 1) {
-		struct timespec until;
-
-		if (custos__pipeline_failed(w->pipeline)) {
-			st = custos__error_set(err, CUSTOS_ECANCELED,
-				"stopped: another stage failed");
-			break;
-		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&w->compressed, &w->mutex, &until);
-	}
+	while (st == CUSTOS_OK && slot->ready != seq + 1)
+		st = custos__pipeline_timedwait(w->pipeline, &w->compressed,
+			&w->mutex, err);
 	pthread_mutex_unlock(&w->mutex);
 	return st;
 }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error_private.h"
 #include "pipeline_private.h"
@@ -238,6 +239,24 @@ int custos__pipeline_failed(custos__pipeline *p)
 	failed = p->failed;
 	pthread_mutex_unlock(&p->mutex);
 	return failed;
+}
+
+custos_status custos__pipeline_timedwait(custos__pipeline *p,
+		pthread_cond_t *cond, pthread_mutex_t *mutex, custos_error *err)
+{
+	struct timespec until;
+
+	if (custos__pipeline_failed(p))
+		return custos__error_set(err, CUSTOS_ECANCELED,
+			"stopped: another stage failed");
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000 * 1000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	(void)pthread_cond_timedwait(cond, mutex, &until);
+	return CUSTOS_OK;
 }
 
 uint64_t custos__pipeline_bytes_done(custos__pipeline *p)

@@ -7,6 +7,7 @@
 #ifndef CUSTOS_PIPELINE_PRIVATE_H
 #define CUSTOS_PIPELINE_PRIVATE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,14 @@ size_t custos__pipeline_buffer_count(const custos__pipeline *p);
 void custos__pipeline_stop(custos__pipeline *p);
 /* Whether a consumer failed (other consumers waiting on it should stop). */
 int custos__pipeline_failed(custos__pipeline *p);
+/*
+ * For a consumer waiting on another one's condition variable (mutex held):
+ * wait on cond for at most 100 ms, then let the caller test its condition
+ * again.  CUSTOS_ECANCELED, with err set, once a stage of p has failed, so
+ * that nobody waits for a buffer that will never come.
+ */
+custos_status custos__pipeline_timedwait(custos__pipeline *p,
+		pthread_cond_t *cond, pthread_mutex_t *mutex, custos_error *err);
 /* Bytes every consumer has finished with. */
 uint64_t custos__pipeline_bytes_done(custos__pipeline *p);
 
