@@ -720,6 +720,27 @@ static int same_kind(const custos_verify_check *a,
 		strcmp(a->id, b->id) == 0;
 }
 
+/* A check's row up to its subject cell: the outcome (and "for
+ * information" when it is not required), then the check's title and id. */
+static void check_row_start(doc *d, const custos_verify_check *c)
+{
+	const custos_lang *lang = d->lang;
+
+	custos__court_putf(&d->b, "<tr><td class=\"r-%s\">",
+		custos_verify_outcome_name(c->outcome));
+	esc(d, custos__court_outcome(lang, c->outcome, c->required));
+	if (!c->required) {
+		put(d, "<br><span class=\"detail\">");
+		esc(d, T("(for information)"));
+		put(d, "</span>");
+	}
+	put(d, "</td><td>");
+	esc(d, custos__court_check_title(lang, c->id));
+	put(d, "<br>");
+	ltr(d, c->id);
+	put(d, "</td><td>");
+}
+
 /* In a compact report, one row per kind of summarised check: how many
  * subjects it had, in the order the kinds first come. */
 static void passed_by_kind(doc *d)
@@ -743,19 +764,7 @@ static void passed_by_kind(doc *d)
 			if (same_kind(&r->checks[k], c))
 				n++;
 		snprintf(count, sizeof(count), "%zu", n);
-		custos__court_putf(&d->b, "<tr><td class=\"r-%s\">",
-			custos_verify_outcome_name(c->outcome));
-		esc(d, custos__court_outcome(lang, c->outcome, c->required));
-		if (!c->required) {
-			put(d, "<br><span class=\"detail\">");
-			esc(d, T("(for information)"));
-			put(d, "</span>");
-		}
-		put(d, "</td><td>");
-		esc(d, custos__court_check_title(lang, c->id));
-		put(d, "<br>");
-		ltr(d, c->id);
-		put(d, "</td><td>");
+		check_row_start(d, c);
 		fill(d, "{1} subjects", count, NULL, NULL);
 		put(d, "</td><td><span class=\"detail\">");
 		if (c->outcome == CUSTOS_CHECK_PASSED)
@@ -790,19 +799,7 @@ static void checks(doc *d)
 		 * every other outcome is listed one by one. */
 		if (d->compact && summarised(c))
 			continue;
-		custos__court_putf(&d->b, "<tr><td class=\"r-%s\">",
-			custos_verify_outcome_name(c->outcome));
-		esc(d, custos__court_outcome(lang, c->outcome, c->required));
-		if (!c->required) {
-			put(d, "<br><span class=\"detail\">");
-			esc(d, T("(for information)"));
-			put(d, "</span>");
-		}
-		put(d, "</td><td>");
-		esc(d, custos__court_check_title(lang, c->id));
-		put(d, "<br>");
-		ltr(d, c->id);
-		put(d, "</td><td>");
+		check_row_start(d, c);
 		ltr(d, c->subject);
 		put(d, "</td><td>");
 		detail(d, c);
