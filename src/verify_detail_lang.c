@@ -250,23 +250,12 @@ char *custos__verify_reason_text(const custos_verify_case *r,
 		const custos_lang *lang)
 {
 	const custos_verify_check *failed = NULL, *unchecked = NULL;
-	size_t required = 0;
+	size_t required;
 	char *owned = NULL, *out = NULL;
 	const char *d;
 
 	/* As custos__verify_decide chose, over the sorted checks. */
-	for (size_t i = 0; i < r->count; i++) {
-		const custos_verify_check *c = &r->checks[i];
-
-		if (!c->required)
-			continue;
-		required++;
-		if (c->outcome == CUSTOS_CHECK_FAILED && failed == NULL)
-			failed = c;
-		else if (c->outcome == CUSTOS_CHECK_NOT_CHECKED &&
-			 unchecked == NULL)
-			unchecked = c;
-	}
+	required = custos__verify_required(r, &failed, &unchecked);
 	/* The catalogue's templates are filled, never given to printf. */
 	if (failed != NULL || unchecked != NULL) {
 		const custos_verify_check *c = failed ? failed : unchecked;

@@ -145,6 +145,11 @@ void custos__verify_add(custos_verify_case *r, const char *id,
 /* The facts object of an item (made on first use), or NULL (no memory). */
 json_t *custos__verify_item(custos_verify_case *r, const char *item);
 void custos__verify_decide(custos_verify_case *r);
+/* The number of required checks, the first that failed and the first
+ * not checked (NULL when none), in the checks' order. */
+size_t custos__verify_required(const custos_verify_case *r,
+		const custos_verify_check **failed,
+		const custos_verify_check **unchecked);
 
 /* verify_discover.c */
 custos_status custos__verify_discover(verify_found *vc,

@@ -162,24 +162,35 @@ static void sort_checks(custos_verify_case *r)
 	free(sorted);
 }
 
-void custos__verify_decide(custos_verify_case *r)
+size_t custos__verify_required(const custos_verify_case *r,
+		const custos_verify_check **failed,
+		const custos_verify_check **unchecked)
 {
-	const custos_verify_check *failed = NULL, *unchecked = NULL;
 	size_t required = 0;
 
-	sort_checks(r);
+	*failed = *unchecked = NULL;
 	for (size_t i = 0; i < r->count; i++) {
 		const custos_verify_check *c = &r->checks[i];
 
 		if (!c->required)
 			continue;
 		required++;
-		if (c->outcome == CUSTOS_CHECK_FAILED && failed == NULL)
-			failed = c;
+		if (c->outcome == CUSTOS_CHECK_FAILED && *failed == NULL)
+			*failed = c;
 		else if (c->outcome == CUSTOS_CHECK_NOT_CHECKED &&
-			 unchecked == NULL)
-			unchecked = c;
+			 *unchecked == NULL)
+			*unchecked = c;
 	}
+	return required;
+}
+
+void custos__verify_decide(custos_verify_case *r)
+{
+	const custos_verify_check *failed = NULL, *unchecked = NULL;
+	size_t required;
+
+	sort_checks(r);
+	required = custos__verify_required(r, &failed, &unchecked);
 	free(r->reason);
 	r->reason = NULL;
 	if (failed != NULL) {
