@@ -486,6 +486,24 @@ static void source_identity(doc *d, json_t *src)
 			custos_lang_text(d->lang, "no"), 0);
 }
 
+/* A custody record's row up to its signer cell: number, stated time,
+ * event (and to whom, for a hand-over). */
+static void record_row_start(doc *d, json_t *e)
+{
+	const custos_lang *lang = d->lang;
+
+	custos__court_putf(&d->b, "<tr><td>%lld</td><td>",
+		(long long)json_integer_value(json_object_get(e, "seq")));
+	ltr(d, jstr(e, "event_time"));
+	put(d, "</td><td>");
+	esc(d, custos__court_record_type(lang, jstr(e, "type")));
+	if (jstr(e, "to") != NULL) {
+		put(d, " \xe2\x86\x92 ");
+		bdi(d, jstr(e, "to"));
+	}
+	put(d, "</td><td>");
+}
+
 static void records_table(doc *d, json_t *facts)
 {
 	const custos_lang *lang = d->lang;
@@ -506,17 +524,7 @@ static void records_table(doc *d, json_t *facts)
 	json_array_foreach(history, i, e) {
 		json_t *actor = json_object_get(e, "actor");
 
-		custos__court_putf(&d->b, "<tr><td>%lld</td><td>",
-			(long long)json_integer_value(json_object_get(e,
-			"seq")));
-		ltr(d, jstr(e, "event_time"));
-		put(d, "</td><td>");
-		esc(d, custos__court_record_type(lang, jstr(e, "type")));
-		if (jstr(e, "to") != NULL) {
-			put(d, " \xe2\x86\x92 ");
-			bdi(d, jstr(e, "to"));
-		}
-		put(d, "</td><td>");
+		record_row_start(d, e);
 		bdi(d, jstr(actor, "name"));
 		put(d, "<br>");
 		ltr(d, jstr(actor, "cert_sha256"));
@@ -581,17 +589,7 @@ static void compact_timeline(doc *d, json_t *facts)
 	th(d, "Signed by");
 	put(d, "</tr></thead><tbody>\n");
 	json_array_foreach(history, i, e) {
-		custos__court_putf(&d->b, "<tr><td>%lld</td><td>",
-			(long long)json_integer_value(json_object_get(e,
-			"seq")));
-		ltr(d, jstr(e, "event_time"));
-		put(d, "</td><td>");
-		esc(d, custos__court_record_type(lang, jstr(e, "type")));
-		if (jstr(e, "to") != NULL) {
-			put(d, " \xe2\x86\x92 ");
-			bdi(d, jstr(e, "to"));
-		}
-		put(d, "</td><td>");
+		record_row_start(d, e);
 		bdi(d, jstr(json_object_get(e, "actor"), "name"));
 		put(d, "</td></tr>\n");
 	}
