@@ -927,8 +927,21 @@ static custos_status check_outputs_free(custos_acquisition *a,
 	     i < sizeof(reports) / sizeof(reports[0]); i++)
 		st = check_name_free(reports[i], err);
 	/* Image names: every segment a run could make, so that a taken
-	 * name costs nothing instead of failing the commit at the end. */
-	for (int i = 1; st == CUSTOS_OK && i <= CUSTOS__EWF_MAX_SEGMENTS; i++) {
+	 * name costs nothing instead of failing the commit at the end.  Of
+	 * a medium of known size an E01 makes at most one segment per
+	 * segment size (less the sections' overhead, 1/64 is ample) and
+	 * one more, not libewf's 14,971 names. */
+	int last = CUSTOS__EWF_MAX_SEGMENTS;
+
+	if (a->format == CUSTOS_FORMAT_E01 && a->source.size_known) {
+		uint64_t seg = a->split_size ? a->split_size
+			: (uint64_t)LIBEWF_DEFAULT_SEGMENT_FILE_SIZE;
+		uint64_t n = a->source.size_bytes / (seg - seg / 64) + 2;
+
+		if (n < (uint64_t)last)
+			last = (int)n;
+	}
+	for (int i = 1; st == CUSTOS_OK && i <= last; i++) {
 		char *p;
 
 		if (a->format == CUSTOS_FORMAT_E01)
